@@ -1,0 +1,142 @@
+/**
+ * Commands on order workflows, for the API (and tests): place with Update-with-Start,
+ * cancel with an update. The order id is derived from account + clientOrderId, so a
+ * retried request reaches the same workflow and never makes a second order.
+ */
+import {
+  WithStartWorkflowOperation,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  type Client,
+} from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { v5 as uuidv5 } from 'uuid';
+import { requestFingerprint, type OrderSnapshot, type PlaceOrderRequest } from '../domain/order';
+import { findOrder } from '../persistence/order-queries';
+import {
+  cancelOrderUpdate,
+  getOrderQuery,
+  OrderFailureTypes,
+  OrderSearchAttributes,
+  ORDER_WORKFLOW_TYPE,
+  orderWorkflowId,
+  placeOrderUpdate,
+  type CancelOrderResult,
+  type OrderWorkflowInput,
+} from '../workflows/order/definitions';
+
+/** Namespace for deriving order ids (UUID v5 of "accountId/clientOrderId"). */
+const ORDER_ID_NAMESPACE = '5b8f1a7e-3c1d-4e0b-9d57-0a6b2f4c9e11';
+
+export function orderIdFor(accountId: string, clientOrderId: string): string {
+  return uuidv5(`${accountId}/${clientOrderId}`, ORDER_ID_NAMESPACE);
+}
+
+export class ClientOrderIdConflictError extends Error {
+  constructor(readonly clientOrderId: string) {
+    super(`clientOrderId ${clientOrderId} was already used for a different order`);
+    this.name = 'ClientOrderIdConflictError';
+  }
+}
+
+export class CancelRefusedError extends Error {
+  constructor(message: string, readonly order: OrderSnapshot | null) {
+    super(message);
+    this.name = 'CancelRefusedError';
+  }
+}
+
+export interface PlaceOrderOutcome {
+  order: OrderSnapshot;
+  /** This request created the order (false: a retry of an earlier request). */
+  created: boolean;
+  /** Validation and locking were not decided within the acknowledgement timeout. */
+  pending: boolean;
+}
+
+const TIMED_OUT = Symbol('timed out');
+
+async function within<T>(promise: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<typeof TIMED_OUT>((resolve) => {
+    timer = setTimeout(() => resolve(TIMED_OUT), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export class OrderCommands {
+  constructor(
+    private readonly client: Client,
+    private readonly taskQueue: string,
+    private readonly ackTimeoutMs: number,
+    private readonly em: () => EntityManager,
+  ) {}
+
+  async place(request: PlaceOrderRequest, correlationId: string | null): Promise<PlaceOrderOutcome> {
+    const orderId = orderIdFor(request.accountId, request.clientOrderId);
+    const workflowId = orderWorkflowId(orderId);
+    const input: OrderWorkflowInput = { orderId, request, correlationId };
+    const startWorkflowOperation = new WithStartWorkflowOperation(ORDER_WORKFLOW_TYPE, {
+      workflowId,
+      taskQueue: this.taskQueue,
+      args: [input],
+      // A retry while the order lives joins it; once it is closed the id is never reused.
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      typedSearchAttributes: [
+        { key: OrderSearchAttributes.status, value: 'NEW' },
+        { key: OrderSearchAttributes.accountId, value: request.accountId },
+        { key: OrderSearchAttributes.symbol, value: request.symbol },
+        { key: OrderSearchAttributes.side, value: request.side },
+      ],
+    });
+
+    let update;
+    try {
+      update = await this.client.workflow.startUpdateWithStart(placeOrderUpdate, { startWorkflowOperation, waitForStage: 'ACCEPTED' });
+    } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError) return this.closedOrder(orderId, request);
+      throw err;
+    }
+    const result = await within(update.result(), this.ackTimeoutMs);
+    if (result === TIMED_OUT) {
+      const order = await this.client.workflow.getHandle(workflowId).query(getOrderQuery);
+      if (requestFingerprint(order) !== requestFingerprint(request)) throw new ClientOrderIdConflictError(request.clientOrderId);
+      return { order, created: order.version <= 1, pending: true };
+    }
+    if (result.fingerprint !== requestFingerprint(request)) throw new ClientOrderIdConflictError(request.clientOrderId);
+    return { order: result.order, created: result.created, pending: false };
+  }
+
+  /** The order of a closed workflow, from the read model (a retry after it ended). */
+  private async closedOrder(orderId: string, request: PlaceOrderRequest): Promise<PlaceOrderOutcome> {
+    const order = await findOrder(this.em(), orderId);
+    if (!order) throw new Error(`order ${orderId} has a closed workflow but no read model row`);
+    if (requestFingerprint(order) !== requestFingerprint(request)) throw new ClientOrderIdConflictError(request.clientOrderId);
+    return { order, created: false, pending: false };
+  }
+
+  async cancel(orderId: string, reason: string | null, correlationId: string | null): Promise<CancelOrderResult> {
+    const handle = this.client.workflow.getHandle(orderWorkflowId(orderId));
+    try {
+      const result = await within(handle.executeUpdate(cancelOrderUpdate, { args: [{ reason, correlationId }] }), this.ackTimeoutMs);
+      if (result === TIMED_OUT) return { outcome: 'PENDING', order: await handle.query(getOrderQuery) };
+      return result;
+    } catch (err) {
+      if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure && err.cause.type === OrderFailureTypes.cancelRefused) {
+        throw new CancelRefusedError(err.cause.message, await findOrder(this.em(), orderId));
+      }
+      if (err instanceof WorkflowNotFoundError) {
+        const order = await findOrder(this.em(), orderId);
+        if (order) throw new CancelRefusedError(`order is already ${order.status}`, order);
+      }
+      throw err;
+    }
+  }
+}

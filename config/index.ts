@@ -1,0 +1,64 @@
+/**
+ * Typed configuration, read from the environment and validated once at boot.
+ * Every process (API, worker, relay, subscribers, scripts) calls loadConfig();
+ * a bad value stops the process with a message naming the variable.
+ */
+import { z } from 'zod';
+
+const decimalString = z.string().regex(/^\d+(\.\d+)?$/, 'must be a non-negative decimal, e.g. 0.05');
+
+export const configSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default('orders'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+    .default('postgres://postgres@127.0.0.1:5432/order_service'),
+  NATS_URL: z.string().min(1).default('nats://127.0.0.1:4222'),
+  /** Prefix for every subject and stream name: empty in production, run-unique in tests. */
+  EVENTS_PREFIX: z
+    .string()
+    .regex(/^([a-z0-9_]+)?$/, 'lower-case letters, digits and _ only')
+    .default(''),
+  OPERATOR_API_KEY: z.string().min(16, 'must be at least 16 characters').default('dev-operator-key-change-me'),
+  /** Where `npm start` keeps the Temporal dev server's database. */
+  DATA_DIR: z.string().min(1).default('.data'),
+  /** End of the trading day for DAY orders, UTC, HH:MM or HH:MM:SS. */
+  TRADING_DAY_CLOSE_UTC: z
+    .string()
+    .regex(/^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?$/, 'must be HH:MM or HH:MM:SS (UTC)')
+    .default('21:00'),
+  /** A MARKET order locks and is protected at last price x (1 +/- collar). */
+  MARKET_ORDER_COLLAR: decimalString.default('0.05'),
+  /** How long POST /orders waits for validation and fund locking before answering 202. */
+  ORDER_ACK_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  /** Interval at which the venue re-delivers fills that did not reach their order. */
+  VENUE_REDELIVERY_INTERVAL_MS: z.coerce.number().int().positive().default(2_000),
+  /** Graceful shutdown limit before a process exits anyway. */
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
+});
+
+export type AppConfig = z.infer<typeof configSchema>;
+
+export class ConfigError extends Error {
+  constructor(readonly issues: string[]) {
+    super(`Invalid configuration:\n  ${issues.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const parsed = configSchema.safeParse(
+    // Empty strings mean "unset" for every variable except the prefix.
+    Object.fromEntries(Object.entries(env).filter(([k, v]) => v !== '' || k === 'EVENTS_PREFIX')),
+  );
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  }
+  return parsed.data;
+}

@@ -1,0 +1,78 @@
+/**
+ * What an integration test file needs, against the real services global setup
+ * started: the ORM on the run's database, a Temporal client, an order worker on a
+ * task queue of the file's own, the simulated venue and its fill dispatcher.
+ */
+import { randomUUID } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { loadConfig, type AppConfig } from '../../config';
+import { OrderCommands } from '../../api/order-commands';
+import { initOrm, type Orm } from '../../persistence/orm';
+import { createLogger } from '../../runtime/logger';
+import { FillDispatcher } from '../../venue/fill-dispatcher';
+import { SimulatedVenue } from '../../venue/simulated-venue';
+import { createOrderWorker } from '../../workers/order-worker';
+
+let runtimeInstalled = false;
+
+export interface Harness {
+  config: AppConfig;
+  orm: Orm;
+  client: Client;
+  taskQueue: string;
+  venue: SimulatedVenue;
+  dispatcher: FillDispatcher;
+  orders: OrderCommands;
+  worker: Worker;
+  close(): Promise<void>;
+}
+
+export async function startHarness(overrides: Partial<AppConfig> = {}): Promise<Harness> {
+  const config = { ...loadConfig(), ...overrides };
+  if (!runtimeInstalled) {
+    Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
+    runtimeInstalled = true;
+  }
+  const logger = createLogger('test', config.LOG_LEVEL);
+  const orm = await initOrm(config.DATABASE_URL);
+  const nativeConnection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+  const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
+  const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  const taskQueue = `orders-test-${randomUUID()}`;
+  const venue = new SimulatedVenue(orm);
+  const worker = await createOrderWorker({
+    connection: nativeConnection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    taskQueue,
+    workflowBundlePath: process.env.TEST_WORKFLOW_BUNDLE,
+    activities: {
+      orm,
+      venue,
+      marketData: venue,
+      tradingDayCloseUtc: config.TRADING_DAY_CLOSE_UTC,
+      marketOrderCollar: config.MARKET_ORDER_COLLAR,
+    },
+    shutdownGraceTime: '5s',
+  });
+  const running = worker.run();
+  const dispatcher = new FillDispatcher(orm, client, logger, { intervalMs: 250 });
+  const orders = new OrderCommands(client, taskQueue, config.ORDER_ACK_TIMEOUT_MS, () => orm.em.fork());
+
+  return {
+    config,
+    orm,
+    client,
+    taskQueue,
+    venue,
+    dispatcher,
+    orders,
+    worker,
+    async close() {
+      await dispatcher.stop();
+      worker.shutdown();
+      await running;
+      await Promise.all([nativeConnection.close(), connection.close(), orm.close()]);
+    },
+  };
+}

@@ -1,0 +1,36 @@
+/**
+ * The Temporal worker for orders: the order workflow plus its activities, built
+ * over injected dependencies (tests build one on their own task queue).
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { createOrderActivities, type OrderActivityDeps } from '../activities/order-activities';
+
+export interface OrderWorkerOptions {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  activities: OrderActivityDeps;
+  /** A prebuilt workflow bundle (npm run build writes dist/workflow-bundle.js). */
+  workflowBundlePath?: string;
+  shutdownGraceTime?: WorkerOptions['shutdownGraceTime'];
+}
+
+/** The prebuilt bundle next to the compiled code, if there is one. */
+export function defaultWorkflowBundlePath(): string | undefined {
+  const candidate = join(__dirname, '..', 'workflow-bundle.js');
+  return existsSync(candidate) ? candidate : undefined;
+}
+
+export async function createOrderWorker(opts: OrderWorkerOptions): Promise<Worker> {
+  const bundle = opts.workflowBundlePath ?? defaultWorkflowBundlePath();
+  return Worker.create({
+    connection: opts.connection,
+    namespace: opts.namespace,
+    taskQueue: opts.taskQueue,
+    ...(bundle ? { workflowBundle: { codePath: bundle } } : { workflowsPath: require.resolve('../workflows') }),
+    activities: createOrderActivities(opts.activities),
+    shutdownGraceTime: opts.shutdownGraceTime ?? '30s',
+  });
+}

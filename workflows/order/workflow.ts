@@ -1,0 +1,459 @@
+/**
+ * One workflow per order: it owns the order's lifecycle and makes every decision.
+ *
+ *   record NEW -> validate -> lock funds -> submit to the venue
+ *     -> fills (from the submission, from the venue as `applyFill` updates, from a
+ *        cancel's answer), each settled by an activity
+ *     -> cancel (`cancelOrder` update) / expiry (durable timer for GTD and DAY)
+ *     -> a terminal status, releasing whatever the order still holds.
+ *
+ * State only advances after the activity that commits it succeeded, so the read
+ * model, the ledger and this state never disagree. Fills are applied one at a time
+ * by the main loop (handlers only enqueue), so settlement is strictly sequential.
+ */
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  isCancellation,
+  log,
+  proxyActivities,
+  setHandler,
+  sleep,
+  upsertSearchAttributes,
+  allHandlersFinished,
+} from '@temporalio/workflow';
+import type { OrderActivities, ValidatedOrder } from '../../activities/order-activities';
+import { dec, str } from '../../domain/decimal';
+import { lockPlan, lockPostings, releasePostings, settleFill, type LockPlan, type Posting } from '../../domain/funds';
+import type { Instrument, RejectCode } from '../../domain/instrument';
+import {
+  assertTransition,
+  cancelRefusal,
+  isTerminal,
+  requestFingerprint,
+  type OrderFill,
+  type OrderSnapshot,
+  type OrderStatus,
+} from '../../domain/order';
+import type { OrderChange } from '../../persistence/order-store';
+import type { VenueAck, VenueFill } from '../../venue/exchange';
+import {
+  applyFillUpdate,
+  cancelOrderUpdate,
+  getOrderQuery,
+  OrderFailureTypes,
+  OrderSearchAttributes,
+  orderWorkflowId,
+  placeOrderUpdate,
+  type ApplyFillResult,
+  type CancelOrderRequest,
+  type CancelOrderResult,
+  type OrderWorkflowInput,
+  type VenueFillReport,
+} from './definitions';
+
+const retry = { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '30s' } as const;
+
+const acts = proxyActivities<OrderActivities>({ startToCloseTimeout: '20s', retry });
+
+/** Average of the fills, rounded to 18 decimal places (half-even). */
+function averagePrice(notional: string, filled: string): string | null {
+  const f = dec(filled);
+  return f.isZero() ? null : str(dec(notional).div(f).toDecimalPlaces(18));
+}
+
+function failureOf(err: unknown): ApplicationFailure | null {
+  if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure) return err.cause;
+  return null;
+}
+
+interface CancelState {
+  reason: string | null;
+  /** Whose cancel: a request (CANCELLED) or the time in force (EXPIRED). */
+  kind: 'CANCEL' | 'EXPIRE';
+  outcome: CancelOrderResult['outcome'] | null;
+}
+
+export class OrderProcess {
+  private order: OrderSnapshot;
+  private readonly workflowId: string;
+  private instrument: Instrument | null = null;
+  private plan: LockPlan | null = null;
+  /** Validation and locking are decided (the placing request can be answered). */
+  private decided = false;
+  /** placeOrder updates received: the first one created the order. */
+  private placeRequests = 0;
+  private readonly applied = new Map<string, ApplyFillResult>();
+  private readonly queue: VenueFillReport[] = [];
+  private cancel: CancelState | null = null;
+  private expired = false;
+  /** The main loop has ended: the order is terminal and takes nothing more. */
+  private closed = false;
+  private readonly expiryScope = new CancellationScope();
+
+  constructor(private readonly input: OrderWorkflowInput) {
+    const r = input.request;
+    const now = new Date().toISOString();
+    this.workflowId = orderWorkflowId(input.orderId);
+    this.order = {
+      orderId: input.orderId,
+      clientOrderId: r.clientOrderId,
+      accountId: r.accountId,
+      symbol: r.symbol,
+      side: r.side,
+      type: r.type,
+      quantity: r.quantity,
+      limitPrice: r.limitPrice,
+      timeInForce: r.timeInForce,
+      expireAt: r.expireAt,
+      status: 'NEW',
+      filledQuantity: '0',
+      leavesQuantity: r.quantity,
+      averageFillPrice: null,
+      notional: '0',
+      fees: '0',
+      feeAsset: null,
+      lockedAsset: null,
+      lockedAmount: '0',
+      fills: [],
+      rejectReason: null,
+      cancelReason: null,
+      createdAt: now,
+      updatedAt: now,
+      version: 0,
+    };
+  }
+
+  view(): OrderSnapshot {
+    return { ...this.order, fills: [...this.order.fills] };
+  }
+
+  registerHandlers(): void {
+    setHandler(getOrderQuery, () => this.view());
+
+    setHandler(placeOrderUpdate, async () => {
+      const created = this.placeRequests++ === 0;
+      await condition(() => this.decided);
+      return { order: this.view(), fingerprint: requestFingerprint(this.input.request), created };
+    });
+
+    setHandler(
+      applyFillUpdate,
+      async (fill) => {
+        const known = this.applied.get(fill.tradeId);
+        if (known) return { ...known, outcome: known.outcome === 'APPLIED' ? 'DUPLICATE' : known.outcome };
+        if (this.closed) {
+          this.refuse(fill, `order is ${this.order.status}`);
+          return this.applied.get(fill.tradeId) as ApplyFillResult;
+        }
+        if (!this.queue.some((q) => q.tradeId === fill.tradeId)) this.queue.push(fill);
+        await condition(() => this.applied.has(fill.tradeId));
+        return this.applied.get(fill.tradeId) as ApplyFillResult;
+      },
+      {
+        validator: (fill) => {
+          for (const field of ['quantity', 'price'] as const) {
+            const v = fill[field];
+            if (typeof v !== 'string' || !/^\d+(\.\d+)?$/.test(v) || dec(v).isZero()) {
+              throw ApplicationFailure.create({ type: OrderFailureTypes.fillRefused, message: `fill ${field} "${v}" is not a positive decimal` });
+            }
+          }
+          if (!fill.tradeId) throw ApplicationFailure.create({ type: OrderFailureTypes.fillRefused, message: 'fill has no tradeId' });
+        },
+      },
+    );
+
+    setHandler(
+      cancelOrderUpdate,
+      async (req: CancelOrderRequest) => {
+        const cancel: CancelState = { reason: req.reason, kind: 'CANCEL', outcome: null };
+        this.cancel = cancel;
+        await condition(() => cancel.outcome !== null);
+        return { outcome: cancel.outcome as CancelOrderResult['outcome'], order: this.view() };
+      },
+      {
+        validator: (_req: CancelOrderRequest) => {
+          const refusal = cancelRefusal(this.order.status, this.cancel !== null && this.cancel.outcome === null);
+          if (refusal) throw ApplicationFailure.create({ type: OrderFailureTypes.cancelRefused, message: refusal });
+        },
+      },
+    );
+  }
+
+  async run(): Promise<OrderSnapshot> {
+    await this.commit(acts.recordOrder, { to: 'NEW', reason: null });
+
+    const validated = await this.validate();
+    if (!validated) return this.view();
+
+    if (!(await this.lock(validated))) return this.view();
+
+    const ack = await acts.submitToVenue({
+      orderId: this.order.orderId,
+      symbol: this.order.symbol,
+      side: this.order.side,
+      type: this.order.type,
+      timeInForce: this.order.timeInForce,
+      quantity: this.order.quantity,
+      limitPrice: this.order.limitPrice,
+      protectionPrice: this.plan!.protectionPrice,
+    });
+    await this.onAcknowledged(ack);
+    this.decided = true;
+
+    if (this.order.expireAt && !isTerminal(this.order.status)) this.startExpiryTimer(this.order.expireAt);
+
+    while (!isTerminal(this.order.status)) {
+      await condition(() => this.queue.length > 0 || (this.cancel !== null && this.cancel.outcome === null) || this.expired);
+      if (this.queue.length > 0) {
+        await this.applyFill(this.queue.shift() as VenueFillReport);
+      } else if (this.cancel && this.cancel.outcome === null) {
+        await this.cancelAtVenue(this.cancel);
+      } else if (this.expired) {
+        this.cancel = { reason: 'time in force expired', kind: 'EXPIRE', outcome: null };
+        await this.cancelAtVenue(this.cancel);
+        this.expired = false;
+      }
+    }
+    this.closed = true;
+    this.expiryScope.cancel();
+    // Answer whatever is still waiting: a queued fill can no longer apply, and a
+    // cancel that a fill overtook is too late.
+    for (const f of this.queue.splice(0)) this.refuse(f, `order is ${this.order.status}`);
+    if (this.cancel && this.cancel.outcome === null) this.cancel.outcome = 'TOO_LATE';
+    return this.view();
+  }
+
+  private async validate(): Promise<ValidatedOrder | null> {
+    try {
+      const v = await acts.validateOrder({ orderId: this.order.orderId, request: this.input.request });
+      this.instrument = v.instrument;
+      return v;
+    } catch (err) {
+      const f = failureOf(err);
+      if (f?.type === OrderFailureTypes.validation) {
+        const code = (f.details?.[0] as { code?: RejectCode } | undefined)?.code ?? 'VALIDATION';
+        await this.reject(`${code}: ${f.message}`);
+        return null;
+      }
+      throw err;
+    }
+  }
+
+  private async lock(v: ValidatedOrder): Promise<boolean> {
+    const plan = lockPlan(this.order, v.instrument, v.lastPrice, v.marketOrderCollar);
+    try {
+      await this.commit(
+        acts.lockFunds,
+        { postings: lockPostings(this.order.accountId, plan.asset, plan.amount), ledgerKind: 'LOCK' },
+        (o) => {
+          o.lockedAsset = plan.asset;
+          o.lockedAmount = plan.amount;
+          o.feeAsset = v.instrument.quoteAsset;
+          o.expireAt = v.expireAt;
+        },
+      );
+      this.plan = plan;
+      return true;
+    } catch (err) {
+      const f = failureOf(err);
+      if (f?.type === OrderFailureTypes.insufficientFunds) {
+        await this.reject(`INSUFFICIENT_FUNDS: ${f.message}`);
+        return false;
+      }
+      throw err;
+    }
+  }
+
+  private async onAcknowledged(ack: VenueAck): Promise<void> {
+    if (ack.status === 'REJECTED') {
+      await this.finish('REJECTED', `VENUE_REJECTED: ${ack.rejectReason ?? 'rejected by the venue'}`);
+      return;
+    }
+    for (const fill of ack.fills) await this.applyFill(this.report(fill));
+    if (isTerminal(this.order.status)) return;
+    if (ack.status === 'RESTING') {
+      if (this.order.status === 'NEW') await this.commit(acts.recordTransition, { to: 'ACCEPTED', reason: null });
+    } else {
+      // IOC / FOK / MARKET: the venue cancelled what it could not fill at once.
+      const why = this.order.timeInForce === 'FOK' ? 'FOK: not fillable in full' : `${this.order.timeInForce}: unfilled quantity cancelled`;
+      await this.finish('CANCELLED', why);
+    }
+  }
+
+  private report(f: VenueFill): VenueFillReport {
+    return { tradeId: f.tradeId, quantity: f.quantity, price: f.price, executedAt: f.executedAt };
+  }
+
+  private refuse(fill: VenueFillReport, reason: string): void {
+    log.warn('fill refused', { orderId: this.order.orderId, tradeId: fill.tradeId, quantity: fill.quantity, reason });
+    this.applied.set(fill.tradeId, {
+      tradeId: fill.tradeId,
+      outcome: 'REFUSED',
+      reason,
+      status: this.order.status,
+      filledQuantity: this.order.filledQuantity,
+    });
+  }
+
+  /** Settles one fill: applied once per trade id; an over-fill is refused and reported. */
+  private async applyFill(fill: VenueFillReport): Promise<void> {
+    if (this.applied.get(fill.tradeId)?.outcome === 'APPLIED') return;
+    const o = this.order;
+    if (isTerminal(o.status)) return this.refuse(fill, `order is ${o.status}`);
+    const qty = dec(fill.quantity);
+    if (qty.greaterThan(dec(o.leavesQuantity))) {
+      return this.refuse(fill, `over-fill: ${fill.quantity} exceeds the ${o.leavesQuantity} left of ${o.quantity}`);
+    }
+    const instrument = this.instrument!;
+    const settlement = settleFill(
+      {
+        accountId: o.accountId,
+        side: o.side,
+        baseAsset: instrument.baseAsset,
+        quoteAsset: instrument.quoteAsset,
+        feeRate: instrument.feeRate,
+        unitLock: this.plan!.unitLock,
+        lockedAmount: o.lockedAmount,
+        leavesQuantity: o.leavesQuantity,
+      },
+      fill,
+    );
+    const filled = dec(o.filledQuantity).plus(qty);
+    const leaves = dec(o.quantity).minus(filled);
+    const to: OrderStatus = leaves.isZero() ? 'FILLED' : 'PARTIALLY_FILLED';
+    const record: OrderFill = {
+      tradeId: fill.tradeId,
+      quantity: str(qty),
+      price: str(fill.price),
+      fee: settlement.fee,
+      feeAsset: settlement.feeAsset,
+      at: fill.executedAt,
+    };
+    await this.commit(
+      acts.settleFill,
+      { to, reason: null, postings: settlement.postings, ledgerKind: 'FILL', fill: record },
+      (next) => {
+        next.filledQuantity = str(filled);
+        next.leavesQuantity = str(leaves);
+        next.notional = str(dec(o.notional).plus(dec(settlement.notional)));
+        next.averageFillPrice = averagePrice(next.notional, next.filledQuantity);
+        next.fees = str(dec(o.fees).plus(dec(settlement.fee)));
+        next.lockedAmount = settlement.lockedAfter;
+        next.fills = [...o.fills, record];
+      },
+    );
+    this.applied.set(fill.tradeId, {
+      tradeId: fill.tradeId,
+      outcome: 'APPLIED',
+      reason: null,
+      status: this.order.status,
+      filledQuantity: this.order.filledQuantity,
+    });
+  }
+
+  /** Cancels at the venue (a cancel request, or the time in force running out). */
+  private async cancelAtVenue(cancel: CancelState): Promise<void> {
+    const previous = this.order.status;
+    if (cancel.kind === 'CANCEL') await this.commit(acts.recordTransition, { to: 'PENDING_CANCEL', reason: cancel.reason });
+
+    const result = await acts.cancelAtVenue(this.order.orderId);
+    // The venue's answer lists every fill it made: apply any still in flight first.
+    for (const fill of result.fills) await this.applyFill(this.report(fill));
+
+    if (this.order.status === 'FILLED') {
+      cancel.outcome = 'TOO_LATE';
+    } else if (result.cancelled) {
+      if (cancel.kind === 'CANCEL') await this.finish('CANCELLED', cancel.reason ?? 'cancelled on request');
+      else await this.finish('EXPIRED', `time in force ${this.order.timeInForce} expired at ${this.order.expireAt}`);
+      cancel.outcome = 'CANCELLED';
+    } else {
+      // The venue refused: the order returns to where it was.
+      const back: OrderStatus = dec(this.order.filledQuantity).isZero() ? 'ACCEPTED' : 'PARTIALLY_FILLED';
+      log.warn('venue refused cancel', { orderId: this.order.orderId, reason: result.reason, previous });
+      if (this.order.status !== back) await this.commit(acts.recordTransition, { to: back, reason: `cancel refused: ${result.reason}` });
+      cancel.outcome = 'TOO_LATE';
+    }
+  }
+
+  private startExpiryTimer(expireAt: string): void {
+    const ms = Math.max(1, Date.parse(expireAt) - Date.now());
+    void this.expiryScope
+      .run(() => sleep(ms))
+      .then(
+        () => {
+          this.expired = true;
+        },
+        (err) => {
+          if (!isCancellation(err)) throw err;
+        },
+      );
+  }
+
+  /** REJECTED before anything was locked or submitted. */
+  private async reject(reason: string): Promise<void> {
+    await this.finish('REJECTED', reason);
+  }
+
+  /** Moves to a terminal status, releasing what the order still holds (idempotent). */
+  private async finish(to: 'REJECTED' | 'CANCELLED' | 'EXPIRED', reason: string): Promise<void> {
+    const o = this.order;
+    const postings = o.lockedAsset ? releasePostings(o.accountId, o.lockedAsset, o.lockedAmount) : [];
+    await this.commit(acts.recordTransition, { to, reason, postings, ledgerKind: postings.length ? 'RELEASE' : null }, (next) => {
+      next.leavesQuantity = '0';
+      next.lockedAmount = '0';
+      if (to === 'REJECTED') next.rejectReason = reason;
+      else next.cancelReason = reason;
+    });
+    this.decided = true;
+  }
+
+  /**
+   * Builds the next version of the order, commits it with the given activity and
+   * only then makes it the current state (and upserts the search attributes).
+   */
+  private async commit(
+    activity: (change: OrderChange) => Promise<void>,
+    opts: { to?: OrderStatus; reason?: string | null; postings?: Posting[]; ledgerKind?: string | null; fill?: OrderFill },
+    mutate?: (next: OrderSnapshot) => void,
+  ): Promise<void> {
+    const prev = this.order;
+    const next: OrderSnapshot = { ...prev, fills: prev.fills, version: prev.version + 1, updatedAt: new Date().toISOString() };
+    const isCreation = prev.version === 0;
+    if (opts.to && !isCreation) {
+      assertTransition(prev.status, opts.to);
+      next.status = opts.to;
+    }
+    mutate?.(next);
+    const { fills: _fills, ...order } = next;
+    await activity({
+      order,
+      workflowId: this.workflowId,
+      transition: opts.to ? { from: isCreation ? null : prev.status, to: next.status, reason: opts.reason ?? null } : null,
+      postings: opts.postings ?? [],
+      ledgerKind: opts.ledgerKind ?? null,
+      fill: opts.fill ?? null,
+    });
+    this.order = next;
+    if (isCreation) {
+      upsertSearchAttributes([
+        { key: OrderSearchAttributes.status, value: next.status },
+        { key: OrderSearchAttributes.accountId, value: next.accountId },
+        { key: OrderSearchAttributes.symbol, value: next.symbol },
+        { key: OrderSearchAttributes.side, value: next.side },
+      ]);
+    } else if (next.status !== prev.status) {
+      upsertSearchAttributes([{ key: OrderSearchAttributes.status, value: next.status }]);
+    }
+  }
+}
+
+export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSnapshot> {
+  const order = new OrderProcess(input);
+  order.registerHandlers();
+  const result = await order.run();
+  await condition(allHandlersFinished);
+  return result;
+}
