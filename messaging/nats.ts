@@ -84,7 +84,7 @@ export function consumerDefaults(): Partial<ConsumerConfig> {
 }
 
 function isNotFound(err: unknown): boolean {
-  return err instanceof JetStreamApiError && err.code === 404;
+  return err instanceof JetStreamApiError && err.status === 404;
 }
 
 /** Creates each stream, or updates it when its configuration changed. */

@@ -104,7 +104,8 @@ export class Migration20261124000001_core extends Migration {
         id uuid primary key,
         client_order_id text not null,
         account_id uuid not null references accounts(id),
-        symbol text not null references instruments(symbol),
+        -- no foreign key: an order for an unknown symbol is recorded, then REJECTED
+        symbol text not null,
         side text not null check (side in ('BUY', 'SELL')),
         type text not null check (type in ('MARKET', 'LIMIT')),
         quantity numeric(38,18) not null check (quantity > 0),

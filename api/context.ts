@@ -1,0 +1,34 @@
+/** What every API handler sees: its dependencies, the request's EntityManager fork, the caller. */
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { ParameterizedContext } from 'koa';
+import type { RouterContext } from '@koa/router';
+import type { AppConfig } from '../config';
+import type { Orm } from '../persistence/orm';
+import type { Logger } from '../runtime/logger';
+import type { FillDispatcher } from '../venue/fill-dispatcher';
+import type { SimulatedVenue } from '../venue/simulated-venue';
+import type { OrderCommands } from './order-commands';
+
+export interface HealthCheck {
+  name: string;
+  check: () => Promise<void>;
+}
+
+export interface ApiDeps {
+  config: Pick<AppConfig, 'OPERATOR_API_KEY'>;
+  orm: Orm;
+  orders: OrderCommands;
+  venue: SimulatedVenue;
+  dispatcher: Pick<FillDispatcher, 'kick'>;
+  health: HealthCheck[];
+  logger: Logger;
+}
+
+export interface AppState {
+  /** One EntityManager fork per request. */
+  em: EntityManager;
+  correlationId: string;
+  logger: Logger;
+}
+
+export type AppContext = ParameterizedContext<AppState> & RouterContext<AppState>;

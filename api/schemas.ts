@@ -1,0 +1,106 @@
+/**
+ * Request schemas (zod): the boundary where untrusted input becomes typed values.
+ * Decimals are accepted as strings (exact) or JSON numbers, and leave as canonical
+ * decimal strings; nothing downstream sees a JS number for money or quantity.
+ */
+import { z } from 'zod';
+import { dec, isStorable, str } from '../domain/decimal';
+import { ORDER_SIDES, ORDER_STATUSES, ORDER_TYPES, TIME_IN_FORCE } from '../domain/order';
+
+const positiveDecimal = z.union([z.string(), z.number()]).transform((v, ctx) => {
+  let d;
+  try {
+    d = dec(v);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'must be a decimal number, e.g. "12.5"' });
+    return z.NEVER;
+  }
+  if (!d.isPositive() || d.isZero()) {
+    ctx.addIssue({ code: 'custom', message: 'must be greater than 0' });
+    return z.NEVER;
+  }
+  if (!isStorable(d)) {
+    ctx.addIssue({ code: 'custom', message: 'must have at most 18 decimal places and 20 integer digits' });
+    return z.NEVER;
+  }
+  return str(d);
+});
+
+const nonNegativeDecimal = z.union([z.string(), z.number()]).transform((v, ctx) => {
+  let d;
+  try {
+    d = dec(v);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'must be a decimal number, e.g. "12.5"' });
+    return z.NEVER;
+  }
+  if (d.isNegative() || !isStorable(d)) {
+    ctx.addIssue({ code: 'custom', message: 'must be 0 or more, with at most 18 decimal places' });
+    return z.NEVER;
+  }
+  return str(d);
+});
+
+/** An identifier chosen by the client: printable, no spaces, 1..64 characters. */
+const clientId = z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 . _ : -');
+
+export const uuid = z.uuid({ message: 'must be a UUID' });
+
+const isoDateTime = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time, e.g. 2026-12-31T23:59:59Z' }).transform((v) => new Date(v).toISOString());
+
+export const createAccountBody = z.object({
+  name: z.string().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters'),
+});
+
+export const fundsBody = z.object({
+  asset: z.string().regex(/^[A-Z0-9]{2,12}$/, 'must be an asset code such as USD or BTC'),
+  amount: positiveDecimal,
+  reference: clientId,
+});
+
+export const placeOrderBody = z.object({
+  clientOrderId: clientId,
+  accountId: uuid,
+  symbol: z.string().regex(/^[A-Z0-9]{2,12}-[A-Z0-9]{2,12}$/, 'must be a symbol such as BTC-USD'),
+  side: z.enum(ORDER_SIDES, { message: `must be one of ${ORDER_SIDES.join(', ')}` }),
+  type: z.enum(ORDER_TYPES, { message: `must be one of ${ORDER_TYPES.join(', ')}` }),
+  quantity: positiveDecimal,
+  limitPrice: positiveDecimal.nullish(),
+  timeInForce: z.enum(TIME_IN_FORCE, { message: `must be one of ${TIME_IN_FORCE.join(', ')}` }).optional(),
+  expireAt: isoDateTime.nullish(),
+});
+export type PlaceOrderBody = z.infer<typeof placeOrderBody>;
+
+export const cancelOrderBody = z
+  .object({ reason: z.string().trim().max(500, 'must be at most 500 characters').optional() })
+  .default({});
+
+export const listOrdersQuery = z.object({
+  accountId: uuid.optional(),
+  status: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (!v) return undefined;
+      const statuses = v.split(',').map((s) => s.trim().toUpperCase());
+      const bad = statuses.filter((s) => !(ORDER_STATUSES as readonly string[]).includes(s));
+      if (bad.length) {
+        ctx.addIssue({ code: 'custom', message: `unknown status ${bad.join(', ')}; one or more of ${ORDER_STATUSES.join(', ')}` });
+        return z.NEVER;
+      }
+      return statuses as (typeof ORDER_STATUSES)[number][];
+    }),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+  before: z.string().optional(),
+});
+
+export const ledgerQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(1000).default(200),
+  before: z.string().regex(/^\d+$/, 'must be an entry id').optional(),
+});
+
+export const tickBody = z.object({
+  symbol: z.string().regex(/^[A-Z0-9]{2,12}-[A-Z0-9]{2,12}$/, 'must be a symbol such as BTC-USD'),
+  price: positiveDecimal,
+  liquidity: nonNegativeDecimal.nullish(),
+});

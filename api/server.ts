@@ -1,0 +1,61 @@
+/**
+ * API process: the Koa app, plus the simulated venue's fill dispatcher. On
+ * SIGINT/SIGTERM it stops accepting connections, lets in-flight requests finish,
+ * then closes its connections.
+ */
+import type { Server } from 'node:http';
+import { loadConfig } from '../config';
+import { connectMessaging } from '../messaging/nats';
+import { assertMigrated, initOrm } from '../persistence/orm';
+import { Lifecycle, runMain } from '../runtime/lifecycle';
+import { createLogger } from '../runtime/logger';
+import { connectTemporalClient } from '../runtime/temporal';
+import { FillDispatcher } from '../venue/fill-dispatcher';
+import { SimulatedVenue } from '../venue/simulated-venue';
+import { createApp } from './app';
+import { OrderCommands } from './order-commands';
+
+const config = loadConfig();
+const logger = createLogger('api', config.LOG_LEVEL);
+
+runMain(logger, async () => {
+  const lifecycle = new Lifecycle(logger, config.SHUTDOWN_TIMEOUT_MS);
+  lifecycle.handleSignals();
+
+  const orm = await initOrm(config.DATABASE_URL);
+  lifecycle.onShutdown('database', () => orm.close());
+  await assertMigrated(orm);
+
+  const client = await connectTemporalClient(config);
+  lifecycle.onShutdown('temporal client', () => client.connection.close());
+
+  const messaging = await connectMessaging(config.NATS_URL, 'order-service-api');
+  lifecycle.onShutdown('nats', () => messaging.nc.drain());
+
+  const venue = new SimulatedVenue(orm);
+  const dispatcher = new FillDispatcher(orm, client, logger.child({ component: 'fill-dispatcher' }), {
+    intervalMs: config.VENUE_REDELIVERY_INTERVAL_MS,
+  });
+  dispatcher.start();
+  lifecycle.onShutdown('fill dispatcher', () => dispatcher.stop());
+
+  const app = createApp({
+    config,
+    orm,
+    orders: new OrderCommands(client, config.TEMPORAL_TASK_QUEUE, config.ORDER_ACK_TIMEOUT_MS, () => orm.em.fork()),
+    venue,
+    dispatcher,
+    logger,
+    health: [
+      { name: 'temporal', check: async () => void (await client.workflowService.getSystemInfo({})) },
+      { name: 'postgres', check: async () => void (await orm.em.fork().execute('select 1')) },
+      { name: 'nats', check: async () => void (await messaging.jsm.getAccountInfo()) },
+    ],
+  });
+
+  const server: Server = await new Promise((resolve, reject) => {
+    const s = app.listen(config.PORT, config.HOST, () => resolve(s)).on('error', reject);
+  });
+  lifecycle.onShutdown('http server', () => new Promise<void>((resolve) => server.close(() => resolve())));
+  logger.info({ url: `http://${config.HOST}:${config.PORT}` }, 'API listening');
+});
