@@ -41,7 +41,7 @@ export interface VenueAck {
 export interface VenueCancelResult {
   /** Whether the order is (now) cancelled at the venue; false when it had already filled. */
   cancelled: boolean;
-  reason: 'CANCELLED' | 'ALREADY_FILLED' | 'ALREADY_CLOSED' | 'UNKNOWN_ORDER';
+  reason: 'CANCELLED' | 'ALREADY_FILLED' | 'ALREADY_CLOSED' | 'UNKNOWN_ORDER' | 'REFUSED';
   /** Every fill the venue executed for this order, so the caller can apply any still in flight. */
   fills: VenueFill[];
   remaining: string;

@@ -33,6 +33,8 @@ export interface FillDispatcherOptions {
   concurrency?: number;
   /** How long a claim lasts before another dispatcher may take the fill over. */
   leaseSeconds?: number;
+  /** How long one delivery may wait for the order's worker before it is retried later. */
+  deliveryTimeoutMs?: number;
 }
 
 export class FillDispatcher {
@@ -120,9 +122,10 @@ export class FillDispatcher {
       executedAt: new Date(fill.executed_at).toISOString(),
     };
     try {
-      const result: ApplyFillResult = await this.client.workflow
-        .getHandle(orderWorkflowId(fill.order_id))
-        .executeUpdate(applyFillUpdate, { args: [report], updateId: `fill-${fill.trade_id}` });
+      const handle = this.client.workflow.getHandle(orderWorkflowId(fill.order_id));
+      const result: ApplyFillResult = await this.client.withDeadline(Date.now() + (this.options.deliveryTimeoutMs ?? 10_000), () =>
+        handle.executeUpdate(applyFillUpdate, { args: [report], updateId: `fill-${fill.trade_id}` }),
+      );
       if (result.outcome === 'REFUSED') await this.refused(fill, result.reason ?? 'refused by the order');
       else await this.mark(fill, 'DELIVERED', null);
     } catch (err) {
@@ -147,7 +150,7 @@ export class FillDispatcher {
   }
 
   private async refused(fill: PendingFill, reason: string): Promise<void> {
-    this.logger.error({ tradeId: fill.trade_id, orderId: fill.order_id, quantity: fill.quantity, reason }, 'ALERT: fill refused by its order');
+    this.logger.error({ tradeId: fill.trade_id, orderId: fill.order_id, quantity: str(fill.quantity), reason }, 'ALERT: fill refused by its order');
     await this.mark(fill, 'REFUSED', reason);
   }
 

@@ -77,3 +77,40 @@ export async function balances(h: Harness, accountId: string): Promise<Record<st
 export async function expectLedgerInvariants(h: Harness, accountId: string | null): Promise<void> {
   expect(await reconcile(h.orm.em.fork(), accountId)).toEqual([]);
 }
+
+export interface InstrumentSpec {
+  tickSize?: string;
+  lotSize?: string;
+  minQuantity?: string;
+  feeRate?: string;
+}
+
+/**
+ * A fresh instrument (and base asset) for one test, so its ticks match only its own
+ * orders: the venue is shared by every test running against the database.
+ */
+export async function newInstrument(h: Harness, spec: InstrumentSpec = {}): Promise<{ symbol: string; base: string }> {
+  const base = `T${randomUUID().replace(/-/g, '').slice(0, 8).toUpperCase()}`;
+  const symbol = `${base}-USD`;
+  const em = h.orm.em.fork();
+  await em.execute('insert into assets (code, scale) values (?, 8)', [base]);
+  await em.execute(
+    `insert into instruments (symbol, base_asset, quote_asset, tick_size, lot_size, min_quantity, fee_rate)
+     values (?, ?, 'USD', ?, ?, ?, ?)`,
+    [symbol, base, spec.tickSize ?? '0.01', spec.lotSize ?? '0.001', spec.minQuantity ?? '0.001', spec.feeRate ?? '0'],
+  );
+  return { symbol, base };
+}
+
+/** The statuses an order went through, from the read model's transition history. */
+export async function statusPath(h: Harness, orderId: string): Promise<string[]> {
+  const rows = await h.orm.em
+    .fork()
+    .execute<{ to_status: string }[]>('select to_status from order_transitions where order_id = ? order by version', [orderId]);
+  return rows.map((r) => r.to_status);
+}
+
+/** Runs fn, which must not settle before `ms`; used to assert that something waits. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

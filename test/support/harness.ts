@@ -10,8 +10,9 @@ import { loadConfig, type AppConfig } from '../../config';
 import { OrderCommands } from '../../api/order-commands';
 import { initOrm, type Orm } from '../../persistence/orm';
 import { createLogger } from '../../runtime/logger';
-import { FillDispatcher } from '../../venue/fill-dispatcher';
+import { FillDispatcher, type FillDispatcherOptions } from '../../venue/fill-dispatcher';
 import { SimulatedVenue } from '../../venue/simulated-venue';
+import type { ExchangeAdapter } from '../../venue/exchange';
 import { createOrderWorker } from '../../workers/order-worker';
 
 let runtimeInstalled = false;
@@ -28,8 +29,17 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(overrides: Partial<AppConfig> = {}): Promise<Harness> {
-  const config = { ...loadConfig(), ...overrides };
+export interface HarnessOptions {
+  config?: Partial<AppConfig>;
+  /** Wraps the venue the workflow's activities talk to (fault injection). */
+  venueAdapter?: (venue: SimulatedVenue) => ExchangeAdapter;
+  /** Reuse this task queue (to restart a worker where another left off). */
+  taskQueue?: string;
+  dispatcher?: Partial<FillDispatcherOptions>;
+}
+
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+  const config = { ...loadConfig(), ...options.config };
   if (!runtimeInstalled) {
     Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
     runtimeInstalled = true;
@@ -39,7 +49,7 @@ export async function startHarness(overrides: Partial<AppConfig> = {}): Promise<
   const nativeConnection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
   const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
-  const taskQueue = `orders-test-${randomUUID()}`;
+  const taskQueue = options.taskQueue ?? `orders-test-${randomUUID()}`;
   const venue = new SimulatedVenue(orm);
   const worker = await createOrderWorker({
     connection: nativeConnection,
@@ -48,7 +58,7 @@ export async function startHarness(overrides: Partial<AppConfig> = {}): Promise<
     workflowBundlePath: process.env.TEST_WORKFLOW_BUNDLE,
     activities: {
       orm,
-      venue,
+      venue: options.venueAdapter ? options.venueAdapter(venue) : venue,
       marketData: venue,
       tradingDayCloseUtc: config.TRADING_DAY_CLOSE_UTC,
       marketOrderCollar: config.MARKET_ORDER_COLLAR,
@@ -56,7 +66,7 @@ export async function startHarness(overrides: Partial<AppConfig> = {}): Promise<
     shutdownGraceTime: '5s',
   });
   const running = worker.run();
-  const dispatcher = new FillDispatcher(orm, client, logger, { intervalMs: 250 });
+  const dispatcher = new FillDispatcher(orm, client, logger, { intervalMs: 250, ...options.dispatcher });
   const orders = new OrderCommands(client, taskQueue, config.ORDER_ACK_TIMEOUT_MS, () => orm.em.fork());
 
   return {

@@ -62,8 +62,12 @@ export interface CancelOrderRequest {
 }
 
 export interface CancelOrderResult {
-  /** CANCELLED: the cancel took effect; TOO_LATE: a fill won the race; PENDING: the venue has not answered yet. */
-  outcome: 'CANCELLED' | 'TOO_LATE' | 'PENDING';
+  /**
+   * CANCELLED: the cancel took effect; EXPIRED: the time in force ran out before the
+   * venue confirmed the cancel; TOO_LATE: a fill won the race (or the venue refused);
+   * PENDING: the venue has not answered yet.
+   */
+  outcome: 'CANCELLED' | 'EXPIRED' | 'TOO_LATE' | 'PENDING';
   order: OrderSnapshot;
 }
 

@@ -87,6 +87,8 @@ export class OrderProcess {
   private placeRequests = 0;
   private readonly applied = new Map<string, ApplyFillResult>();
   private readonly queue: VenueFillReport[] = [];
+  /** Trade ids received as updates and not yet decided. */
+  private readonly inFlight = new Set<string>();
   private cancel: CancelState | null = null;
   private expired = false;
   /** The main loop has ended: the order is terminal and takes nothing more. */
@@ -148,9 +150,15 @@ export class OrderProcess {
           this.refuse(fill, `order is ${this.order.status}`);
           return this.applied.get(fill.tradeId) as ApplyFillResult;
         }
-        if (!this.queue.some((q) => q.tradeId === fill.tradeId)) this.queue.push(fill);
+        // Another delivery of this trade may be queued or being settled: this one is then the duplicate.
+        const duplicate = this.inFlight.has(fill.tradeId);
+        if (!duplicate) {
+          this.inFlight.add(fill.tradeId);
+          this.queue.push(fill);
+        }
         await condition(() => this.applied.has(fill.tradeId));
-        return this.applied.get(fill.tradeId) as ApplyFillResult;
+        const result = this.applied.get(fill.tradeId) as ApplyFillResult;
+        return duplicate && result.outcome === 'APPLIED' ? { ...result, outcome: 'DUPLICATE' } : result;
       },
       {
         validator: (fill) => {
@@ -208,7 +216,9 @@ export class OrderProcess {
     while (!isTerminal(this.order.status)) {
       await condition(() => this.queue.length > 0 || (this.cancel !== null && this.cancel.outcome === null) || this.expired);
       if (this.queue.length > 0) {
-        await this.applyFill(this.queue.shift() as VenueFillReport);
+        const fill = this.queue.shift() as VenueFillReport;
+        await this.applyFill(fill);
+        this.inFlight.delete(fill.tradeId);
       } else if (this.cancel && this.cancel.outcome === null) {
         await this.cancelAtVenue(this.cancel);
       } else if (this.expired) {
@@ -287,7 +297,9 @@ export class OrderProcess {
     return { tradeId: f.tradeId, quantity: f.quantity, price: f.price, executedAt: f.executedAt };
   }
 
+  /** Records a refusal; a fill whose outcome is already decided keeps it. */
   private refuse(fill: VenueFillReport, reason: string): void {
+    if (this.applied.has(fill.tradeId)) return;
     log.warn('fill refused', { orderId: this.order.orderId, tradeId: fill.tradeId, quantity: fill.quantity, reason });
     this.applied.set(fill.tradeId, {
       tradeId: fill.tradeId,
@@ -366,9 +378,14 @@ export class OrderProcess {
     if (this.order.status === 'FILLED') {
       cancel.outcome = 'TOO_LATE';
     } else if (result.cancelled) {
-      if (cancel.kind === 'CANCEL') await this.finish('CANCELLED', cancel.reason ?? 'cancelled on request');
-      else await this.finish('EXPIRED', `time in force ${this.order.timeInForce} expired at ${this.order.expireAt}`);
-      cancel.outcome = 'CANCELLED';
+      // The time in force may have run out while the cancel waited for the venue.
+      if (cancel.kind === 'EXPIRE' || this.expired) {
+        await this.finish('EXPIRED', `time in force ${this.order.timeInForce} expired at ${this.order.expireAt}`);
+        cancel.outcome = cancel.kind === 'EXPIRE' ? 'CANCELLED' : 'EXPIRED';
+      } else {
+        await this.finish('CANCELLED', cancel.reason ?? 'cancelled on request');
+        cancel.outcome = 'CANCELLED';
+      }
     } else {
       // The venue refused: the order returns to where it was.
       const back: OrderStatus = dec(this.order.filledQuantity).isZero() ? 'ACCEPTED' : 'PARTIALLY_FILLED';

@@ -1,0 +1,228 @@
+/** The HTTP API end to end: real Koa app, real workflows, real database. */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Client as PgClient } from 'pg';
+import { newInstrument, waitForOrder, hasStatus } from '../support/fixtures';
+import { startHarness, type Harness } from '../support/harness';
+import { startApi, type Api } from '../support/api';
+import { expectLedgerInvariants } from '../support/fixtures';
+
+let h: Harness;
+let api: Api;
+
+beforeAll(async () => {
+  h = await startHarness();
+  api = await startApi(h);
+});
+afterAll(async () => {
+  await api?.close();
+  await h?.close();
+});
+
+async function newAccount(name = 'alice'): Promise<{ id: string; apiKey: string }> {
+  const res = await api.request('POST', '/accounts', { body: { name } });
+  expect(res.status).toBe(201);
+  return res.body;
+}
+
+function expectProblem(res: { status: number; headers: Headers; body: any }, status: number, field?: string) {
+  expect(res.status).toBe(status);
+  expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+  expect(res.body).toMatchObject({ status, title: expect.any(String), detail: expect.any(String) });
+  if (field) expect(res.body.errors).toEqual(expect.arrayContaining([expect.objectContaining({ field })]));
+}
+
+describe('accounts and authentication', () => {
+  it('creating an account needs the operator key and returns the account key once', async () => {
+    expectProblem(await api.request('POST', '/accounts', { key: null, body: { name: 'x' } }), 401);
+    expectProblem(await api.request('POST', '/accounts', { key: 'nope', body: { name: 'x' } }), 401);
+    const alice = await newAccount();
+    expect(alice).toEqual({ id: expect.any(String), name: 'alice', apiKey: expect.stringMatching(/^oms_/) });
+    expectProblem(await api.request('POST', '/accounts', { key: alice.apiKey, body: { name: 'x' } }), 403);
+    expectProblem(await api.request('POST', '/accounts', { body: { name: '' } }), 400, 'name');
+    const [row] = await h.orm.em.fork().execute<{ api_key_hash: string }[]>('select api_key_hash from accounts where id = ?', [alice.id]);
+    expect(row.api_key_hash).not.toContain(alice.apiKey);
+  });
+
+  it("an account key reaches its own account only; the operator's reaches all", async () => {
+    const alice = await newAccount();
+    const bob = await newAccount('bob');
+    expect((await api.request('GET', `/accounts/${alice.id}`, { key: alice.apiKey })).body).toMatchObject({ id: alice.id, name: 'alice', balances: [] });
+    expectProblem(await api.request('GET', `/accounts/${bob.id}`, { key: alice.apiKey }), 403);
+    expect((await api.request('GET', `/accounts/${bob.id}`)).status).toBe(200);
+    expectProblem(await api.request('GET', '/accounts/0d5e1c7a-0000-4000-8000-000000000000'), 404);
+    expectProblem(await api.request('GET', '/accounts/not-a-uuid'), 400);
+  });
+
+  it('deposits are idempotent per reference; withdrawals never overdraw', async () => {
+    const alice = await newAccount();
+    const path = `/accounts/${alice.id}`;
+    const first = await api.request('POST', `${path}/deposits`, { key: alice.apiKey, body: { asset: 'USD', amount: '1000.25', reference: 'wire-1' } });
+    expect(first.status).toBe(201);
+    expect(first.body.account.balances).toEqual([{ asset: 'USD', available: '1000.25', locked: '0' }]);
+    const again = await api.request('POST', `${path}/deposits`, { key: alice.apiKey, body: { asset: 'USD', amount: 1000.25, reference: 'wire-1' } });
+    expect(again.status).toBe(200);
+    expect(again.body).toMatchObject({ duplicate: true, transactionId: first.body.transactionId });
+    expectProblem(await api.request('POST', `${path}/deposits`, { key: alice.apiKey, body: { asset: 'USD', amount: '5', reference: 'wire-1' } }), 409);
+    expectProblem(await api.request('POST', `${path}/deposits`, { key: alice.apiKey, body: { asset: 'XXX', amount: '5', reference: 'r' } }), 400, 'asset');
+    expectProblem(await api.request('POST', `${path}/deposits`, { key: alice.apiKey, body: { asset: 'USD', amount: '5.001', reference: 'r' } }), 400, 'amount');
+    expectProblem(await api.request('POST', `${path}/deposits`, { key: alice.apiKey, body: { asset: 'USD', amount: '-5', reference: 'r' } }), 400, 'amount');
+    expectProblem(await api.request('POST', `${path}/deposits`, { key: alice.apiKey, body: { asset: 'USD', amount: 'lots', reference: 'bad ref' } }), 400, 'reference');
+
+    const over = await api.request('POST', `${path}/withdrawals`, { key: alice.apiKey, body: { asset: 'USD', amount: '1000.26', reference: 'out-1' } });
+    expectProblem(over, 409);
+    expect(over.body).toMatchObject({ title: 'Insufficient funds', asset: 'USD', available: '1000.25' });
+    const ok = await api.request('POST', `${path}/withdrawals`, { key: alice.apiKey, body: { asset: 'USD', amount: '0.25', reference: 'out-2' } });
+    expect(ok.status).toBe(201);
+    expect(ok.body.account.balances).toEqual([{ asset: 'USD', available: '1000', locked: '0' }]);
+
+    const ledger = await api.request('GET', `${path}/ledger`, { key: alice.apiKey });
+    expect(ledger.body.entries.map((e: any) => [e.kind, e.amount])).toEqual([
+      ['WITHDRAWAL', '-0.25'],
+      ['DEPOSIT', '1000.25'],
+    ]);
+    await expectLedgerInvariants(h, alice.id);
+  });
+
+  it('answers malformed JSON and unknown routes with problems', async () => {
+    expectProblem(await api.request('POST', '/accounts', { raw: '{"name":' }), 400);
+    expectProblem(await api.request('GET', '/nowhere'), 404);
+  });
+});
+
+describe('orders over HTTP', () => {
+  async function funded(): Promise<{ id: string; apiKey: string }> {
+    const a = await newAccount();
+    await api.request('POST', `/accounts/${a.id}/deposits`, { key: a.apiKey, body: { asset: 'USD', amount: '10000', reference: 'seed' } });
+    return a;
+  }
+
+  it('places, retries, reads, lists and cancels an order', async () => {
+    const { symbol } = await newInstrument(h);
+    const a = await funded();
+    const body = { clientOrderId: 'o-1', accountId: a.id, symbol, side: 'BUY', type: 'LIMIT', quantity: 2, limitPrice: '100.5' };
+    const placed = await api.request('POST', '/orders', { key: a.apiKey, body, headers: { 'x-correlation-id': 'req-123' } });
+    expect(placed.status).toBe(201);
+    expect(placed.headers.get('x-correlation-id')).toBe('req-123');
+    expect(placed.body).toMatchObject({
+      orderId: expect.any(String), clientOrderId: 'o-1', accountId: a.id, symbol, side: 'BUY', type: 'LIMIT', quantity: '2', limitPrice: '100.5',
+      timeInForce: 'GTC', expireAt: null, status: 'ACCEPTED', filledQuantity: '0', leavesQuantity: '2', averageFillPrice: null, fills: [],
+      rejectReason: null, createdAt: expect.any(String), updatedAt: expect.any(String),
+    });
+    const id = placed.body.orderId;
+
+    const retry = await api.request('POST', '/orders', { key: a.apiKey, body });
+    expect(retry.status).toBe(200);
+    expect(retry.body.orderId).toBe(id);
+    expect(retry.headers.get('x-correlation-id')).toMatch(/^[0-9a-f-]{36}$/);
+    expectProblem(await api.request('POST', '/orders', { key: a.apiKey, body: { ...body, quantity: '3' } }), 409);
+
+    expect((await api.request('GET', `/orders/${id}`, { key: a.apiKey })).body).toMatchObject({ orderId: id, status: 'ACCEPTED' });
+    const listed = await api.request('GET', `/orders?status=ACCEPTED,PARTIALLY_FILLED`, { key: a.apiKey });
+    expect(listed.body.orders.map((o: any) => o.orderId)).toEqual([id]);
+    expectProblem(await api.request('GET', '/orders?status=SLEEPING', { key: a.apiKey }), 400, 'status');
+
+    const cancelled = await api.request('POST', `/orders/${id}/cancel`, { key: a.apiKey });
+    expect(cancelled.status).toBe(200);
+    expect(cancelled.body).toMatchObject({ orderId: id, status: 'CANCELLED', cancelOutcome: 'CANCELLED' });
+    const refused = await api.request('POST', `/orders/${id}/cancel`, { key: a.apiKey });
+    expectProblem(refused, 409);
+    expect(refused.body).toMatchObject({ orderStatus: 'CANCELLED', detail: 'order is already CANCELLED' });
+    await expectLedgerInvariants(h, a.id);
+  });
+
+  it('refuses bad input with the offending fields, and changes nothing', async () => {
+    const a = await funded();
+    const res = await api.request('POST', '/orders', {
+      key: a.apiKey,
+      body: { clientOrderId: 'x y', accountId: a.id, symbol: 'btc', side: 'HOLD', type: 'LIMIT', quantity: '0', limitPrice: 'abc', timeInForce: 'NEVER' },
+    });
+    expectProblem(res, 400);
+    expect(res.body.errors.map((e: any) => e.field).sort()).toEqual(['clientOrderId', 'limitPrice', 'quantity', 'side', 'symbol', 'timeInForce']);
+    expect((await api.request('GET', `/orders?accountId=${a.id}`)).body.orders).toEqual([]);
+    expect((await api.request('GET', `/accounts/${a.id}`)).body.balances).toEqual([{ asset: 'USD', available: '10000', locked: '0' }]);
+  });
+
+  it('a business rule rejection is an order in REJECTED, with its reason', async () => {
+    const a = await funded();
+    const res = await api.request('POST', '/orders', {
+      key: a.apiKey,
+      body: { clientOrderId: 'r-1', accountId: a.id, symbol: 'BTC-USD', side: 'BUY', type: 'LIMIT', quantity: '1', limitPrice: '100.001' },
+    });
+    expect(res.status).toBe(201);
+    expect(res.body).toMatchObject({ status: 'REJECTED', rejectReason: expect.stringMatching(/^INVALID_TICK: /) });
+  });
+
+  it("keeps accounts apart: another account's order is 403, an unknown one 404", async () => {
+    const { symbol } = await newInstrument(h);
+    const a = await funded();
+    const b = await funded();
+    const placed = await api.request('POST', '/orders', {
+      key: a.apiKey,
+      body: { clientOrderId: 'mine', accountId: a.id, symbol, side: 'BUY', type: 'LIMIT', quantity: '1', limitPrice: '1' },
+    });
+    expectProblem(await api.request('GET', `/orders/${placed.body.orderId}`, { key: b.apiKey }), 403);
+    expectProblem(await api.request('POST', `/orders/${placed.body.orderId}/cancel`, { key: b.apiKey }), 403);
+    expectProblem(await api.request('POST', '/orders', { key: b.apiKey, body: { clientOrderId: 'x', accountId: a.id, symbol, side: 'BUY', type: 'LIMIT', quantity: '1', limitPrice: '1' } }), 403);
+    expectProblem(await api.request('GET', `/orders?accountId=${a.id}`, { key: b.apiKey }), 403);
+    expectProblem(await api.request('GET', '/orders/0d5e1c7a-0000-4000-8000-000000000000', { key: b.apiKey }), 404);
+    await api.request('POST', `/orders/${placed.body.orderId}/cancel`, { key: a.apiKey });
+  });
+
+  it('ticks need the operator key, match resting orders and are checked against the instrument', async () => {
+    const { symbol } = await newInstrument(h);
+    const a = await funded();
+    const placed = await api.request('POST', '/orders', {
+      key: a.apiKey,
+      body: { clientOrderId: 't-1', accountId: a.id, symbol, side: 'BUY', type: 'LIMIT', quantity: '1', limitPrice: '100' },
+    });
+    expectProblem(await api.request('POST', '/market/ticks', { key: a.apiKey, body: { symbol, price: '99' } }), 403);
+    expectProblem(await api.request('POST', '/market/ticks', { body: { symbol: 'NOPE-USD', price: '99' } }), 400, 'symbol');
+    expectProblem(await api.request('POST', '/market/ticks', { body: { symbol, price: '99.001' } }), 400, 'price');
+    const t = await api.request('POST', '/market/ticks', { body: { symbol, price: '99', liquidity: '5' } });
+    expect(t.status).toBe(202);
+    expect(t.body).toMatchObject({ symbol, price: '99', matched: 1 });
+    const filled = await waitForOrder(h, placed.body.orderId, hasStatus('FILLED'));
+    expect(filled.averageFillPrice).toBe('99');
+    expect((await api.request('GET', `/orders/${placed.body.orderId}`, { key: a.apiKey })).body).toMatchObject({
+      status: 'FILLED',
+      fills: [{ tradeId: expect.any(String), quantity: '1', price: '99', fee: '0', at: expect.any(String) }],
+    });
+  });
+});
+
+describe('system', () => {
+  it('lists the seeded instruments without a key', async () => {
+    const res = await api.request('GET', '/instruments', { key: null });
+    expect(res.body.instruments).toEqual(
+      expect.arrayContaining([
+        { symbol: 'BTC-USD', baseAsset: 'BTC', quoteAsset: 'USD', tickSize: '0.01', lotSize: '0.00001', minQuantity: '0.0001', feeRate: '0', active: true },
+        expect.objectContaining({ symbol: 'ETH-USD', baseAsset: 'ETH', quoteAsset: 'USD' }),
+      ]),
+    );
+  });
+
+  it('reports each dependency, and 503 when one is down', async () => {
+    const healthy = await api.request('GET', '/healthz', { key: null });
+    expect(healthy.status).toBe(200);
+    expect(healthy.body).toMatchObject({ status: 'ok', checks: { temporal: { status: 'up' }, postgres: { status: 'up' } } });
+
+    // A PostgreSQL that is not there (nothing listens on port 1).
+    const down = await startApi(h, [
+      { name: 'temporal', check: async () => void (await h.client.workflowService.getSystemInfo({})) },
+      {
+        name: 'postgres',
+        check: async () => {
+          const c = new PgClient({ connectionString: 'postgres://postgres@127.0.0.1:1/x', connectionTimeoutMillis: 500 });
+          await c.connect();
+        },
+      },
+    ]);
+    try {
+      const res = await down.request('GET', '/healthz', { key: null });
+      expect(res.status).toBe(503);
+      expect(res.body).toMatchObject({ status: 'unavailable', checks: { temporal: { status: 'up' }, postgres: { status: 'down', error: expect.any(String) } } });
+    } finally {
+      await down.close();
+    }
+  });
+});

@@ -1,0 +1,116 @@
+/**
+ * Fills as the venue delivers them: a repeated trade id is applied once, an over-fill
+ * is refused and reported, and a tick's liquidity goes to resting orders in
+ * price-time priority.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { randomUUID } from 'node:crypto';
+import { applyFillUpdate, orderWorkflowId } from '../../workflows/order/definitions';
+import { balances, expectLedgerInvariants, fundedAccount, hasStatus, newInstrument, place, tick, waitForOrder } from '../support/fixtures';
+import { startHarness, type Harness } from '../support/harness';
+import { recordHistory } from '../support/histories';
+
+let h: Harness;
+const accounts: string[] = [];
+
+beforeAll(async () => {
+  h = await startHarness();
+});
+afterEach(async () => {
+  for (const a of accounts.splice(0)) await expectLedgerInvariants(h, a);
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+async function account(funds: Record<string, string>): Promise<string> {
+  const id = await fundedAccount(h, funds);
+  accounts.push(id);
+  return id;
+}
+
+function fill(orderId: string, f: { tradeId?: string; quantity: string; price: string }) {
+  return h.client.workflow.getHandle(orderWorkflowId(orderId)).executeUpdate(applyFillUpdate, {
+    args: [{ tradeId: f.tradeId ?? randomUUID(), quantity: f.quantity, price: f.price, executedAt: new Date().toISOString() }],
+  });
+}
+
+describe('fills', () => {
+  it('applies a repeated trade id once', async () => {
+    const { symbol, base } = await newInstrument(h);
+    const a = await account({ USD: '1000' });
+    const o = await place(h, a, { symbol, side: 'BUY', quantity: '2', limitPrice: '100' });
+    const tradeId = randomUUID();
+    const first = await fill(o.orderId, { tradeId, quantity: '1', price: '100' });
+    const again = await fill(o.orderId, { tradeId, quantity: '1', price: '100' });
+    expect(first).toMatchObject({ outcome: 'APPLIED', filledQuantity: '1', status: 'PARTIALLY_FILLED' });
+    expect(again).toMatchObject({ outcome: 'DUPLICATE', filledQuantity: '1' });
+    expect(await balances(h, a)).toEqual({ USD: { available: '800', locked: '100' }, [base]: { available: '1', locked: '0' } });
+    // Sent concurrently, the same trade is still applied once.
+    const tradeId2 = randomUUID();
+    const both = await Promise.all([fill(o.orderId, { tradeId: tradeId2, quantity: '0.5', price: '100' }), fill(o.orderId, { tradeId: tradeId2, quantity: '0.5', price: '100' })]);
+    expect(both.map((r) => r.outcome).sort()).toEqual(['APPLIED', 'DUPLICATE']);
+    const s = await waitForOrder(h, o.orderId, (x) => x.fills.length === 2);
+    expect(s.filledQuantity).toBe('1.5');
+    await h.orders.cancel(o.orderId, null, null);
+  });
+
+  it('re-delivers a fill the venue could not hand over, and the order applies it once', async () => {
+    const { symbol, base } = await newInstrument(h);
+    const a = await account({ USD: '1000' });
+    const o = await place(h, a, { symbol, side: 'BUY', quantity: '1', limitPrice: '100' });
+    await tick(h, symbol, '100');
+    await waitForOrder(h, o.orderId, hasStatus('FILLED'));
+    // As if the dispatcher had crashed after delivering but before marking the fill.
+    await h.orm.em.fork().execute(`update venue_fills set delivery = 'PENDING', next_attempt_at = now() where order_id = ?`, [o.orderId]);
+    await h.dispatcher.drain();
+    const [row] = await h.orm.em.fork().execute<{ delivery: string }[]>('select delivery from venue_fills where order_id = ?', [o.orderId]);
+    expect(row.delivery).toBe('DELIVERED');
+    expect(await balances(h, a)).toEqual({ USD: { available: '900', locked: '0' }, [base]: { available: '1', locked: '0' } });
+  });
+
+  it('refuses and reports an over-fill, and keeps working', async () => {
+    const { symbol } = await newInstrument(h);
+    const a = await account({ USD: '1000' });
+    const o = await place(h, a, { symbol, side: 'BUY', quantity: '1', limitPrice: '100' });
+    const over = await fill(o.orderId, { quantity: '1.5', price: '100' });
+    expect(over).toMatchObject({ outcome: 'REFUSED', status: 'ACCEPTED', filledQuantity: '0' });
+    expect(over.reason).toMatch(/over-fill: 1.5 exceeds the 1 left of 1/);
+    expect(await balances(h, a)).toEqual({ USD: { available: '900', locked: '100' } });
+    const ok = await fill(o.orderId, { quantity: '1', price: '99' });
+    expect(ok).toMatchObject({ outcome: 'APPLIED', status: 'FILLED' });
+    await recordHistory(h, o.orderId, 'over-fill-refused');
+  });
+
+  it('rejects a malformed fill before it reaches the workflow history', async () => {
+    const { symbol } = await newInstrument(h);
+    const a = await account({ USD: '1000' });
+    const o = await place(h, a, { symbol, side: 'BUY', quantity: '1', limitPrice: '100' });
+    await expect(fill(o.orderId, { quantity: '-1', price: '100' })).rejects.toMatchObject({
+      cause: { message: 'fill quantity "-1" is not a positive decimal' },
+    });
+    expect((await waitForOrder(h, o.orderId, hasStatus('ACCEPTED'))).fills).toEqual([]);
+    await h.orders.cancel(o.orderId, null, null);
+  });
+
+  it('gives a tick its liquidity in price-time priority, at the tick price', async () => {
+    const { symbol } = await newInstrument(h);
+    const a = await account({ USD: '10000' });
+    const older = await place(h, a, { symbol, side: 'BUY', quantity: '1', limitPrice: '101' });
+    const better = await place(h, a, { symbol, side: 'BUY', quantity: '1', limitPrice: '102' });
+    const betterLater = await place(h, a, { symbol, side: 'BUY', quantity: '1', limitPrice: '102' });
+    const notCrossing = await place(h, a, { symbol, side: 'BUY', quantity: '1', limitPrice: '99' });
+    await tick(h, symbol, '100', '1.5');
+    expect((await waitForOrder(h, better.orderId, hasStatus('FILLED'))).averageFillPrice).toBe('100');
+    expect((await waitForOrder(h, betterLater.orderId, hasStatus('PARTIALLY_FILLED'))).filledQuantity).toBe('0.5');
+    await tick(h, symbol, '100', '1');
+    expect((await waitForOrder(h, betterLater.orderId, hasStatus('FILLED'))).filledQuantity).toBe('1');
+    expect((await waitForOrder(h, older.orderId, hasStatus('PARTIALLY_FILLED'))).filledQuantity).toBe('0.5');
+    const untouched = await waitForOrder(h, notCrossing.orderId, hasStatus('ACCEPTED'));
+    expect(untouched.fills).toEqual([]);
+    // The tick's remaining liquidity (0 now) is what a marketable order meets next.
+    const ioc = await place(h, a, { symbol, side: 'BUY', quantity: '1', limitPrice: '105', timeInForce: 'IOC' });
+    expect(ioc).toMatchObject({ status: 'CANCELLED', filledQuantity: '0' });
+    for (const o of [older, notCrossing]) await h.orders.cancel(o.orderId, null, null);
+  });
+});

@@ -1,0 +1,55 @@
+/** Runs the real Koa app on a free port over a harness, and a small fetch client for it. */
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { createApp } from '../../api/app';
+import type { HealthCheck } from '../../api/context';
+import { createLogger } from '../../runtime/logger';
+import type { Harness } from './harness';
+
+export const OPERATOR_KEY = 'test-operator-key-0123456789';
+
+export interface Api {
+  url: string;
+  request(method: string, path: string, opts?: { key?: string | null; body?: unknown; raw?: string; headers?: Record<string, string> }): Promise<{
+    status: number;
+    headers: Headers;
+    body: any;
+  }>;
+  close(): Promise<void>;
+}
+
+export async function startApi(h: Harness, health?: HealthCheck[]): Promise<Api> {
+  const app = createApp({
+    config: { OPERATOR_API_KEY: OPERATOR_KEY },
+    orm: h.orm,
+    orders: h.orders,
+    venue: h.venue,
+    dispatcher: h.dispatcher,
+    logger: createLogger('api-test', 'silent'),
+    health: health ?? [
+      { name: 'temporal', check: async () => void (await h.client.workflowService.getSystemInfo({})) },
+      { name: 'postgres', check: async () => void (await h.orm.em.fork().execute('select 1')) },
+    ],
+  });
+  const server: Server = await new Promise((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    url,
+    async request(method, path, opts = {}) {
+      const headers: Record<string, string> = { ...opts.headers };
+      const key = opts.key === undefined ? OPERATOR_KEY : opts.key;
+      if (key) headers.authorization = `Bearer ${key}`;
+      let body: string | undefined = opts.raw;
+      if (opts.body !== undefined) {
+        headers['content-type'] = 'application/json';
+        body = JSON.stringify(opts.body);
+      } else if (opts.raw !== undefined) headers['content-type'] = 'application/json';
+      const res = await fetch(`${url}${path}`, { method, headers, body });
+      const text = await res.text();
+      return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined };
+    },
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
