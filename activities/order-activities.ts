@@ -11,8 +11,10 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { str } from '../domain/decimal';
 import { nextSessionClose, validateOrder as checkOrder, type Instrument, type Rejection } from '../domain/instrument';
 import type { PlaceOrderRequest } from '../domain/order';
+import { draft, appendEvents, type EventContext } from '../events/outbox';
 import { Account, Instrument as InstrumentEntity } from '../persistence/entities';
 import { InsufficientFundsError } from '../persistence/ledger';
+import { findOrder } from '../persistence/order-queries';
 import { commitOrderChange, type OrderChange } from '../persistence/order-store';
 import type { Orm } from '../persistence/orm';
 import type { ExchangeAdapter, VenueAck, VenueCancelResult, VenueOrderRequest } from '../venue/exchange';
@@ -116,6 +118,21 @@ export function createOrderActivities(deps: OrderActivityDeps) {
     /** Commits one fill: debit, credit, fee, price improvement released, fill row, new status. */
     async settleFill(change: OrderChange): Promise<void> {
       await commit(change);
+    },
+
+    /** Reports a fill the order refused (over-fill) as an order.fill_refused event: an operator alert. */
+    async reportFillRefused(input: {
+      orderId: string;
+      fill: { tradeId: string; quantity: string; price: string };
+      reason: string;
+      context: EventContext;
+    }): Promise<void> {
+      await deps.orm.em.fork().transactional(async (em) => {
+        const order = await findOrder(em, input.orderId);
+        if (!order) throw new Error(`order ${input.orderId} is not in the read model`);
+        const key = `order:${input.orderId}:fill-refused:${input.fill.tradeId}`;
+        await appendEvents(em, key, [draft('order.fill_refused', { order, fill: input.fill, reason: input.reason })], input.context);
+      });
     },
 
     async cancelAtVenue(orderId: string): Promise<VenueCancelResult> {

@@ -8,21 +8,34 @@ import Koa from 'koa';
 import type { ApiDeps, AppContext, AppState } from './context';
 import { Problem, sendProblem } from './problem';
 import { accountRoutes } from './routes/accounts';
+import { eventRoutes } from './routes/events';
 import { marketRoutes } from './routes/market';
+import { notificationRoutes } from './routes/notifications';
 import { orderRoutes } from './routes/orders';
+import { portfolioRoutes } from './routes/portfolio';
+import { reportRoutes } from './routes/reports';
 import { systemRoutes } from './routes/system';
 
 const CORRELATION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const TRACEPARENT = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/;
 
 export function createApp(deps: ApiDeps): Koa<AppState, AppContext> {
   const app = new Koa<AppState, AppContext>();
   app.proxy = false;
+  // Errors Koa sees outside the handlers (a client that hangs up on an event stream is routine).
+  app.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'ERR_STREAM_PREMATURE_CLOSE' || err.code === 'ECONNRESET') return;
+    deps.logger.error({ err }, 'unhandled application error');
+  });
 
   // Correlation id: the caller's (if well-formed) or a new one; echoed on every answer.
   app.use(async (ctx, next) => {
     const given = ctx.get('x-correlation-id');
     ctx.state.correlationId = CORRELATION_ID.test(given) ? given : randomUUID();
     ctx.set('X-Correlation-Id', ctx.state.correlationId);
+    // W3C Trace Context: carry the caller's trace id into the events, when there is one.
+    const traceId = TRACEPARENT.exec(ctx.get('traceparent'))?.[1] ?? null;
+    ctx.state.events = { correlationId: ctx.state.correlationId, causationId: ctx.state.correlationId, traceId };
     ctx.state.logger = deps.logger.child({ correlationId: ctx.state.correlationId });
     ctx.state.em = deps.orm.em.fork();
     const started = Date.now();
@@ -59,7 +72,17 @@ export function createApp(deps: ApiDeps): Koa<AppState, AppContext> {
     }),
   );
 
-  for (const router of [systemRoutes(deps), accountRoutes(deps), orderRoutes(deps), marketRoutes(deps)]) {
+  const routers = [
+    systemRoutes(deps),
+    accountRoutes(deps),
+    orderRoutes(deps),
+    marketRoutes(deps),
+    portfolioRoutes(deps),
+    notificationRoutes(deps),
+    reportRoutes(deps),
+    eventRoutes(deps),
+  ];
+  for (const router of routers) {
     app.use(router.routes());
     app.use(router.allowedMethods());
   }

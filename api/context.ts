@@ -3,6 +3,8 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { ParameterizedContext } from 'koa';
 import type { RouterContext } from '@koa/router';
 import type { AppConfig } from '../config';
+import type { EventContext } from '../events/outbox';
+import type { Messaging, Topology } from '../messaging/nats';
 import type { Orm } from '../persistence/orm';
 import type { Logger } from '../runtime/logger';
 import type { FillDispatcher } from '../venue/fill-dispatcher';
@@ -22,12 +24,17 @@ export interface ApiDeps {
   dispatcher: Pick<FillDispatcher, 'kick'>;
   health: HealthCheck[];
   logger: Logger;
+  /** JetStream, for the live event stream (GET /events). */
+  messaging: Messaging;
+  topology: Topology;
 }
 
 export interface AppState {
   /** One EntityManager fork per request. */
   em: EntityManager;
   correlationId: string;
+  /** Correlation, causation and trace ids for the events this request causes. */
+  events: EventContext;
   logger: Logger;
 }
 

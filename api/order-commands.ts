@@ -48,6 +48,12 @@ export class CancelRefusedError extends Error {
   }
 }
 
+/** Who is asking: the request's correlation id and trace id (events carry them). */
+export interface RequestContext {
+  correlationId: string | null;
+  traceId?: string | null;
+}
+
 export interface PlaceOrderOutcome {
   order: OrderSnapshot;
   /** This request created the order (false: a retry of an earlier request). */
@@ -78,10 +84,10 @@ export class OrderCommands {
     private readonly em: () => EntityManager,
   ) {}
 
-  async place(request: PlaceOrderRequest, correlationId: string | null): Promise<PlaceOrderOutcome> {
+  async place(request: PlaceOrderRequest, ctx: RequestContext | null): Promise<PlaceOrderOutcome> {
     const orderId = orderIdFor(request.accountId, request.clientOrderId);
     const workflowId = orderWorkflowId(orderId);
-    const input: OrderWorkflowInput = { orderId, request, correlationId };
+    const input: OrderWorkflowInput = { orderId, request, correlationId: ctx?.correlationId ?? null, traceId: ctx?.traceId ?? null };
     const startWorkflowOperation = new WithStartWorkflowOperation(ORDER_WORKFLOW_TYPE, {
       workflowId,
       taskQueue: this.taskQueue,
@@ -122,10 +128,11 @@ export class OrderCommands {
     return { order, created: false, pending: false };
   }
 
-  async cancel(orderId: string, reason: string | null, correlationId: string | null): Promise<CancelOrderResult> {
+  async cancel(orderId: string, reason: string | null, ctx: RequestContext | null): Promise<CancelOrderResult> {
     const handle = this.client.workflow.getHandle(orderWorkflowId(orderId));
+    const request = { reason, correlationId: ctx?.correlationId ?? null, traceId: ctx?.traceId ?? null };
     try {
-      const result = await within(handle.executeUpdate(cancelOrderUpdate, { args: [{ reason, correlationId }] }), this.ackTimeoutMs);
+      const result = await within(handle.executeUpdate(cancelOrderUpdate, { args: [request] }), this.ackTimeoutMs);
       if (result === TIMED_OUT) return { outcome: 'PENDING', order: await handle.query(getOrderQuery) };
       return result;
     } catch (err) {

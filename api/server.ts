@@ -5,7 +5,7 @@
  */
 import type { Server } from 'node:http';
 import { loadConfig } from '../config';
-import { connectMessaging } from '../messaging/nats';
+import { connectMessaging, Topology } from '../messaging/nats';
 import { assertMigrated, initOrm } from '../persistence/orm';
 import { Lifecycle, runMain } from '../runtime/lifecycle';
 import { createLogger } from '../runtime/logger';
@@ -46,6 +46,8 @@ runMain(logger, async () => {
     venue,
     dispatcher,
     logger,
+    messaging,
+    topology: new Topology(config.EVENTS_PREFIX),
     health: [
       { name: 'temporal', check: async () => void (await client.workflowService.getSystemInfo({})) },
       { name: 'postgres', check: async () => void (await orm.em.fork().execute('select 1')) },

@@ -41,6 +41,8 @@ export const configSchema = z.object({
   ORDER_ACK_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
   /** Interval at which the venue re-delivers fills that did not reach their order. */
   VENUE_REDELIVERY_INTERVAL_MS: z.coerce.number().int().positive().default(2_000),
+  /** How long a subscriber's delivered event may stay unacknowledged before JetStream redelivers it. */
+  SUBSCRIBER_ACK_WAIT_MS: z.coerce.number().int().min(1_000).default(30_000),
   /** Graceful shutdown limit before a process exits anyway. */
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
 });

@@ -6,6 +6,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { str } from '../domain/decimal';
 import { depositPostings, withdrawalPostings } from '../domain/funds';
+import { appendEvents, draft, type EventContext } from '../events/outbox';
 import { Account, Asset, Balance, LedgerEntry, LedgerTransaction } from './entities';
 import { postLedgerTransaction } from './ledger';
 
@@ -25,11 +26,15 @@ export interface AccountView {
   balances: { asset: string; available: string; locked: string }[];
 }
 
-export async function createAccount(em: EntityManager, name: string): Promise<{ id: string; name: string; apiKey: string }> {
+export async function createAccount(em: EntityManager, name: string, ctx: EventContext): Promise<{ id: string; name: string; apiKey: string }> {
   const apiKey = newApiKey();
-  const account = em.create(Account, { id: randomUUID(), name, apiKeyHash: hashApiKey(apiKey), status: 'ACTIVE', createdAt: new Date() });
-  await em.persistAndFlush(account);
-  return { id: account.id, name: account.name, apiKey };
+  const id = randomUUID();
+  await em.transactional(async (tx) => {
+    tx.create(Account, { id, name, apiKeyHash: hashApiKey(apiKey), status: 'ACTIVE', createdAt: new Date() });
+    await tx.flush();
+    await appendEvents(tx, `account:${id}:created`, [draft('account.created', { accountId: id, name })], ctx);
+  });
+  return { id, name, apiKey };
 }
 
 export async function findAccountByKey(em: EntityManager, apiKey: string): Promise<Account | null> {
@@ -71,10 +76,11 @@ function fingerprint(kind: string, m: FundsMovement): string {
 }
 
 /** A deposit; the same reference again adds nothing. */
-export async function deposit(em: EntityManager, m: FundsMovement): Promise<FundsMovementResult> {
+export async function deposit(em: EntityManager, m: FundsMovement, ctx: EventContext): Promise<FundsMovementResult> {
   return em.transactional(async (tx) => {
+    const key = `deposit:${m.accountId}:${m.reference}`;
     const posted = await postLedgerTransaction(tx, {
-      idempotencyKey: `deposit:${m.accountId}:${m.reference}`,
+      idempotencyKey: key,
       kind: 'DEPOSIT',
       accountId: m.accountId,
       orderId: null,
@@ -82,15 +88,20 @@ export async function deposit(em: EntityManager, m: FundsMovement): Promise<Fund
       fingerprint: fingerprint('DEPOSIT', m),
       postings: depositPostings(m.accountId, m.asset, m.amount),
     });
+    if (posted.created) {
+      const data = { accountId: m.accountId, asset: m.asset, amount: str(m.amount), reference: m.reference, transactionId: posted.id };
+      await appendEvents(tx, key, [draft('funds.deposited', data)], ctx);
+    }
     return { transactionId: posted.id, created: posted.created };
   });
 }
 
 /** A withdrawal from what is available; InsufficientFundsError when it is not covered. */
-export async function withdraw(em: EntityManager, m: FundsMovement): Promise<FundsMovementResult> {
+export async function withdraw(em: EntityManager, m: FundsMovement, ctx: EventContext): Promise<FundsMovementResult> {
   return em.transactional(async (tx) => {
+    const key = `withdrawal:${m.accountId}:${m.reference}`;
     const posted = await postLedgerTransaction(tx, {
-      idempotencyKey: `withdrawal:${m.accountId}:${m.reference}`,
+      idempotencyKey: key,
       kind: 'WITHDRAWAL',
       accountId: m.accountId,
       orderId: null,
@@ -98,6 +109,10 @@ export async function withdraw(em: EntityManager, m: FundsMovement): Promise<Fun
       fingerprint: fingerprint('WITHDRAWAL', m),
       postings: withdrawalPostings(m.accountId, m.asset, m.amount),
     });
+    if (posted.created) {
+      const data = { accountId: m.accountId, asset: m.asset, amount: str(m.amount), reference: m.reference, transactionId: posted.id };
+      await appendEvents(tx, key, [draft('funds.withdrawn', data)], ctx);
+    }
     return { transactionId: posted.id, created: posted.created };
   });
 }

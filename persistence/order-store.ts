@@ -10,7 +10,11 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Posting } from '../domain/funds';
 import type { OrderFill, OrderSnapshot, OrderStatus } from '../domain/order';
+import { orderChangeEvents } from '../events/order-events';
+import { appendEvents, type EventContext } from '../events/outbox';
+import { Instrument } from './entities';
 import { postLedgerTransaction } from './ledger';
+import { findOrder } from './order-queries';
 
 /** The order without its fills list (fills are committed one at a time). */
 export type OrderState = Omit<OrderSnapshot, 'fills'>;
@@ -25,6 +29,8 @@ export interface OrderChange {
   /** What the ledger transaction is (LOCK, FILL, RELEASE...), when there are postings. */
   ledgerKind: string | null;
   fill: OrderFill | null;
+  /** Who caused the change, for its events' correlation and causation ids. */
+  context: EventContext;
 }
 
 export class OrderVersionConflictError extends Error {
@@ -131,6 +137,13 @@ export async function commitOrderChange(em: EntityManager, change: OrderChange):
         [order.orderId, order.version, t.from, t.to, t.reason, order.updatedAt],
       );
     }
+
+    // The change's events, in the same transaction (the outbox).
+    const snapshot = (await findOrder(tx, order.orderId)) as OrderSnapshot;
+    const instrument = change.fill ? await tx.findOne(Instrument, { symbol: order.symbol }) : null;
+    const key = ledgerKeyFor(order.orderId, order.version);
+    const drafts = orderChangeEvents({ order: snapshot, transition: change.transition, postings: change.postings, fill: change.fill, instrument }, key);
+    await appendEvents(tx, key, drafts, change.context);
     return true;
   });
 }

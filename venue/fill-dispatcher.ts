@@ -24,6 +24,7 @@ interface PendingFill {
   executed_at: Date | string;
   seq: string;
   delivery_attempts: number;
+  correlation_id: string | null;
 }
 
 export interface FillDispatcherOptions {
@@ -97,7 +98,7 @@ export class FillDispatcher {
        where trade_id in (
          select trade_id from venue_fills where delivery = 'PENDING' and next_attempt_at <= now()
          order by seq limit ? for update skip locked)
-       returning trade_id, order_id, quantity, price, executed_at, seq, delivery_attempts`,
+       returning trade_id, order_id, quantity, price, executed_at, seq, delivery_attempts, correlation_id`,
       [this.leaseSeconds, this.batchSize],
     );
     const byOrder = new Map<string, PendingFill[]>();
@@ -120,6 +121,7 @@ export class FillDispatcher {
       quantity: str(fill.quantity),
       price: str(fill.price),
       executedAt: new Date(fill.executed_at).toISOString(),
+      correlationId: fill.correlation_id,
     };
     try {
       const handle = this.client.workflow.getHandle(orderWorkflowId(fill.order_id));

@@ -143,7 +143,7 @@ export class SimulatedVenue implements ExchangeAdapter {
   }
 
   /** Records a tick and matches resting orders against it. Returns the fills it made. */
-  async recordTick(tick: Tick): Promise<VenueFill[]> {
+  async recordTick(tick: Tick, correlationId: string | null = null): Promise<VenueFill[]> {
     return this.orm.em.fork().transactional(async (em) => {
       const known = await em.execute<unknown[]>('select 1 from instruments where symbol = ?', [tick.symbol]);
       if (known.length === 0) throw new UnknownSymbolError(tick.symbol);
@@ -180,7 +180,7 @@ export class SimulatedVenue implements ExchangeAdapter {
           `update venue_orders set remaining = ?, status = ?, closed_at = ${left.isZero() ? 'now()' : 'null'} where order_id = ?`,
           [str(left), left.isZero() ? 'FILLED' : 'RESTING', o.order_id],
         );
-        fills.push(await this.insertFill(em, o.order_id, qty, tick.price, false));
+        fills.push(await this.insertFill(em, o.order_id, qty, tick.price, false, correlationId));
         if (liquidity !== null) liquidity = liquidity.minus(qty);
       }
       await em.execute('update venue_ticks set liquidity_remaining = ? where symbol = ?', [
@@ -214,12 +214,19 @@ export class SimulatedVenue implements ExchangeAdapter {
     await em.execute('update venue_ticks set liquidity_remaining = ? where symbol = ?', [str(dec(tick.liquidity_remaining).minus(qty)), symbol]);
   }
 
-  private async insertFill(em: EntityManager, orderId: string, qty: Decimal, price: string, atSubmission: boolean): Promise<VenueFill> {
+  private async insertFill(
+    em: EntityManager,
+    orderId: string,
+    qty: Decimal,
+    price: string,
+    atSubmission: boolean,
+    correlationId: string | null = null,
+  ): Promise<VenueFill> {
     const fill: VenueFill = { tradeId: randomUUID(), orderId, quantity: str(qty), price: str(price), executedAt: new Date().toISOString() };
     await em.execute(
-      `insert into venue_fills (trade_id, order_id, quantity, price, executed_at, at_submission, delivery, delivered_at)
-       values (?, ?, ?, ?, ?, ?, ?, ${atSubmission ? 'now()' : 'null'})`,
-      [fill.tradeId, orderId, fill.quantity, fill.price, fill.executedAt, atSubmission, atSubmission ? 'DELIVERED' : 'PENDING'],
+      `insert into venue_fills (trade_id, order_id, quantity, price, executed_at, at_submission, delivery, delivered_at, correlation_id)
+       values (?, ?, ?, ?, ?, ?, ?, ${atSubmission ? 'now()' : 'null'}, ?)`,
+      [fill.tradeId, orderId, fill.quantity, fill.price, fill.executedAt, atSubmission, atSubmission ? 'DELIVERED' : 'PENDING', correlationId],
     );
     return fill;
   }

@@ -3,27 +3,20 @@ import Router from '@koa/router';
 import { dec } from '../../domain/decimal';
 import { createAccount, deposit, findAsset, getAccountView, ledgerEntries, withdraw, type FundsMovement } from '../../persistence/accounts';
 import { IdempotencyConflictError, InsufficientFundsError } from '../../persistence/ledger';
-import { authenticate, requireAccess, requireOperator } from '../auth';
+import { accountFromPath, principalOf } from '../access';
+import { requireOperator } from '../auth';
 import type { ApiDeps, AppContext, AppState } from '../context';
 import { Problem } from '../problem';
-import { createAccountBody, fundsBody, ledgerQuery, uuid } from '../schemas';
+import { createAccountBody, fundsBody, ledgerQuery } from '../schemas';
 import { parse } from '../validate';
-
-/** Authenticates, checks the caller may act on :id, and that the account exists. */
-async function accountParam(ctx: AppContext, deps: ApiDeps): Promise<string> {
-  const principal = await authenticate(ctx.state.em, ctx.get('authorization'), deps.config.OPERATOR_API_KEY);
-  const id = parse(uuid, ctx.params.id);
-  requireAccess(principal, id);
-  return id;
-}
 
 export function accountRoutes(deps: ApiDeps): Router<AppState, AppContext> {
   const router = new Router<AppState, AppContext>();
 
   router.post('/accounts', async (ctx) => {
-    requireOperator(await authenticate(ctx.state.em, ctx.get('authorization'), deps.config.OPERATOR_API_KEY));
+    requireOperator(await principalOf(ctx, deps.config.OPERATOR_API_KEY));
     const body = parse(createAccountBody, ctx.request.body);
-    const account = await createAccount(ctx.state.em, body.name);
+    const account = await createAccount(ctx.state.em, body.name, ctx.state.events);
     ctx.state.logger.info({ accountId: account.id }, 'account created');
     ctx.status = 201;
     ctx.set('Location', `/accounts/${account.id}`);
@@ -31,16 +24,12 @@ export function accountRoutes(deps: ApiDeps): Router<AppState, AppContext> {
   });
 
   router.get('/accounts/:id', async (ctx) => {
-    const id = await accountParam(ctx, deps);
-    const view = await getAccountView(ctx.state.em, id);
-    if (!view) throw Problem.notFound(`account ${id}`);
-    ctx.body = view;
+    ctx.body = await getAccountView(ctx.state.em, await accountFromPath(ctx, deps.config.OPERATOR_API_KEY));
   });
 
   const movement = (kind: 'deposit' | 'withdrawal') => async (ctx: AppContext) => {
-    const accountId = await accountParam(ctx, deps);
+    const accountId = await accountFromPath(ctx, deps.config.OPERATOR_API_KEY);
     const body = parse(fundsBody, ctx.request.body);
-    if (!(await getAccountView(ctx.state.em, accountId))) throw Problem.notFound(`account ${accountId}`);
     const asset = await findAsset(ctx.state.em, body.asset);
     if (!asset) throw Problem.field('asset', `unknown asset ${body.asset}`);
     if (dec(body.amount).decimalPlaces() > asset.scale) {
@@ -48,7 +37,7 @@ export function accountRoutes(deps: ApiDeps): Router<AppState, AppContext> {
     }
     const m: FundsMovement = { accountId, asset: body.asset, amount: body.amount, reference: body.reference };
     try {
-      const result = kind === 'deposit' ? await deposit(ctx.state.em, m) : await withdraw(ctx.state.em, m);
+      const result = kind === 'deposit' ? await deposit(ctx.state.em, m, ctx.state.events) : await withdraw(ctx.state.em, m, ctx.state.events);
       ctx.status = result.created ? 201 : 200;
       ctx.body = { ...m, kind, transactionId: result.transactionId, duplicate: !result.created, account: await getAccountView(ctx.state.em, accountId) };
     } catch (err) {
@@ -65,9 +54,8 @@ export function accountRoutes(deps: ApiDeps): Router<AppState, AppContext> {
   router.post('/accounts/:id/withdrawals', movement('withdrawal'));
 
   router.get('/accounts/:id/ledger', async (ctx) => {
-    const id = await accountParam(ctx, deps);
+    const id = await accountFromPath(ctx, deps.config.OPERATOR_API_KEY);
     const q = parse(ledgerQuery, ctx.query);
-    if (!(await getAccountView(ctx.state.em, id))) throw Problem.notFound(`account ${id}`);
     const entries = await ledgerEntries(ctx.state.em, id, q.limit, q.before);
     ctx.body = { entries, next: entries.length === q.limit ? `/accounts/${id}/ledger?limit=${q.limit}&before=${entries[entries.length - 1].id}` : null };
   });

@@ -3,7 +3,8 @@ import Router from '@koa/router';
 import type { OrderSnapshot, PlaceOrderRequest } from '../../domain/order';
 import { Account } from '../../persistence/entities';
 import { findOrder, listOrders } from '../../persistence/order-queries';
-import { authenticate, requireAccess, type Principal } from '../auth';
+import { principalOf } from '../access';
+import { requireAccess, type Principal } from '../auth';
 import type { ApiDeps, AppContext, AppState } from '../context';
 import { CancelRefusedError, ClientOrderIdConflictError } from '../order-commands';
 import { Problem } from '../problem';
@@ -37,11 +38,11 @@ function parseCursor(cursor: string): { createdAt: string; id: string } {
 
 export function orderRoutes(deps: ApiDeps): Router<AppState, AppContext> {
   const router = new Router<AppState, AppContext>();
-  const principalOf = (ctx: AppContext): Promise<Principal> => authenticate(ctx.state.em, ctx.get('authorization'), deps.config.OPERATOR_API_KEY);
+  const caller = (ctx: AppContext): Promise<Principal> => principalOf(ctx, deps.config.OPERATOR_API_KEY);
 
   /** The order named by :id, once the caller is known to be allowed to see it. */
   async function orderParam(ctx: AppContext): Promise<OrderSnapshot> {
-    const principal = await principalOf(ctx);
+    const principal = await caller(ctx);
     const id = parse(uuid, ctx.params.id);
     const order = await findOrder(ctx.state.em, id);
     if (!order) throw Problem.notFound(`order ${id}`);
@@ -50,12 +51,12 @@ export function orderRoutes(deps: ApiDeps): Router<AppState, AppContext> {
   }
 
   router.post('/orders', async (ctx) => {
-    const principal = await principalOf(ctx);
+    const principal = await caller(ctx);
     const body = parse(placeOrderBody, ctx.request.body);
     requireAccess(principal, body.accountId);
     if (!(await ctx.state.em.findOne(Account, { id: body.accountId }))) throw Problem.field('accountId', `account ${body.accountId} does not exist`);
     try {
-      const { order, created, pending } = await deps.orders.place(toRequest(body), ctx.state.correlationId);
+      const { order, created, pending } = await deps.orders.place(toRequest(body), ctx.state.events);
       ctx.status = pending ? 202 : created ? 201 : 200;
       ctx.set('Location', `/orders/${order.orderId}`);
       ctx.body = order;
@@ -69,7 +70,7 @@ export function orderRoutes(deps: ApiDeps): Router<AppState, AppContext> {
   });
 
   router.get('/orders', async (ctx) => {
-    const principal = await principalOf(ctx);
+    const principal = await caller(ctx);
     const q = parse(listOrdersQuery, ctx.query);
     const accountId = q.accountId ?? (principal.kind === 'account' ? principal.accountId : undefined);
     if (accountId) requireAccess(principal, accountId);
@@ -85,7 +86,7 @@ export function orderRoutes(deps: ApiDeps): Router<AppState, AppContext> {
     const order = await orderParam(ctx);
     const body = parse(cancelOrderBody, ctx.request.body ?? {});
     try {
-      const result = await deps.orders.cancel(order.orderId, body.reason ?? null, ctx.state.correlationId);
+      const result = await deps.orders.cancel(order.orderId, body.reason ?? null, ctx.state.events);
       ctx.status = 200;
       ctx.body = { ...result.order, cancelOutcome: result.outcome };
     } catch (err) {

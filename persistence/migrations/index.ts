@@ -5,7 +5,15 @@
  */
 import type { MigrationObject } from '@mikro-orm/core';
 import { Migration20261124000001_core } from './Migration20261124000001_core';
+import { Migration20261124000002_events } from './Migration20261124000002_events';
+import { Migration20261124000003_portfolio } from './Migration20261124000003_portfolio';
+import { Migration20261124000004_notifications } from './Migration20261124000004_notifications';
+import { Migration20261124000005_reports } from './Migration20261124000005_reports';
 
 export const migrations: MigrationObject[] = [
   { name: 'Migration20261124000001_core', class: Migration20261124000001_core },
+  { name: 'Migration20261124000002_events', class: Migration20261124000002_events },
+  { name: 'Migration20261124000003_portfolio', class: Migration20261124000003_portfolio },
+  { name: 'Migration20261124000004_notifications', class: Migration20261124000004_notifications },
+  { name: 'Migration20261124000005_reports', class: Migration20261124000005_reports },
 ];

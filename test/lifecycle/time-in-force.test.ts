@@ -90,7 +90,7 @@ describe('GTD', () => {
   it('PARTIALLY_FILLED -> EXPIRED keeps the fills and releases the rest', async () => {
     const { symbol, base } = await newInstrument(h);
     const a = await account({ USD: '1000' });
-    const expireAt = new Date(Date.now() + 2_500).toISOString();
+    const expireAt = new Date(Date.now() + 4_000).toISOString();
     const o = await place(h, a, { symbol, side: 'BUY', quantity: '2', limitPrice: '100', timeInForce: 'GTD', expireAt });
     await tick(h, symbol, '100', '0.5');
     await waitForOrder(h, o.orderId, hasStatus('PARTIALLY_FILLED'));
@@ -104,7 +104,7 @@ describe('GTD', () => {
 describe('DAY', () => {
   it('expires at the configured session close', async () => {
     // A session that closes a few seconds from now (TRADING_DAY_CLOSE_UTC is HH:MM:SS UTC).
-    const close = new Date(Math.ceil((Date.now() + 3_000) / 1000) * 1000);
+    const close = new Date(Math.ceil((Date.now() + 6_000) / 1000) * 1000);
     const day = await startHarness({ config: { TRADING_DAY_CLOSE_UTC: close.toISOString().slice(11, 19) } });
     try {
       const { symbol } = await newInstrument(day);

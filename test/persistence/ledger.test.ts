@@ -12,6 +12,7 @@ import { initOrm, type Orm } from '../../persistence/orm';
 import { reconcile } from '../../persistence/reconciliation';
 import { lockPostings } from '../../domain/funds';
 
+const CTX = { correlationId: 'ledger-test', causationId: null };
 let orm: Orm;
 beforeAll(async () => {
   orm = await initOrm(loadConfig().DATABASE_URL);
@@ -25,25 +26,25 @@ const balance = async (accountId: string, asset = 'USD') =>
   (await em().execute<{ available: string; locked: string }[]>('select available::text, locked::text from balances where account_id = ? and asset = ?', [accountId, asset]))[0];
 
 async function account(): Promise<string> {
-  return (await createAccount(em(), 'ledger-test')).id;
+  return (await createAccount(em(), 'ledger-test', CTX)).id;
 }
 
 describe('deposits and withdrawals', () => {
   it('a deposit reference is applied once; reused with another amount it is refused', async () => {
     const a = await account();
-    const first = await deposit(em(), { accountId: a, asset: 'USD', amount: '100.5', reference: 'wire-1' });
-    const again = await deposit(em(), { accountId: a, asset: 'USD', amount: '100.50', reference: 'wire-1' });
+    const first = await deposit(em(), { accountId: a, asset: 'USD', amount: '100.5', reference: 'wire-1' }, CTX);
+    const again = await deposit(em(), { accountId: a, asset: 'USD', amount: '100.50', reference: 'wire-1' }, CTX);
     expect(first.created).toBe(true);
     expect(again).toEqual({ transactionId: first.transactionId, created: false });
-    await expect(deposit(em(), { accountId: a, asset: 'USD', amount: '7', reference: 'wire-1' })).rejects.toThrow(IdempotencyConflictError);
+    await expect(deposit(em(), { accountId: a, asset: 'USD', amount: '7', reference: 'wire-1' }, CTX)).rejects.toThrow(IdempotencyConflictError);
     expect(Number((await balance(a)).available)).toBe(100.5);
   });
 
   it('20 concurrent withdrawals of 10 from 55: exactly 5 succeed, never below zero', async () => {
     const a = await account();
-    await deposit(em(), { accountId: a, asset: 'USD', amount: '55', reference: 'seed' });
+    await deposit(em(), { accountId: a, asset: 'USD', amount: '55', reference: 'seed' }, CTX);
     const results = await Promise.allSettled(
-      Array.from({ length: 20 }, (_, i) => withdraw(em(), { accountId: a, asset: 'USD', amount: '10', reference: `w-${i}` })),
+      Array.from({ length: 20 }, (_, i) => withdraw(em(), { accountId: a, asset: 'USD', amount: '10', reference: `w-${i}` }, CTX)),
     );
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(5);
     for (const r of results.filter((x): x is PromiseRejectedResult => x.status === 'rejected')) expect(r.reason).toBeInstanceOf(InsufficientFundsError);
@@ -55,7 +56,7 @@ describe('deposits and withdrawals', () => {
 describe('the database enforces the ledger', () => {
   it('refuses to change or delete an entry', async () => {
     const a = await account();
-    await deposit(em(), { accountId: a, asset: 'USD', amount: '1', reference: 'x' });
+    await deposit(em(), { accountId: a, asset: 'USD', amount: '1', reference: 'x' }, CTX);
     await expect(em().execute('update ledger_entries set amount = 2 where account_id = ?', [a])).rejects.toThrow(/immutable/);
     await expect(em().execute('delete from ledger_entries where account_id = ?', [a])).rejects.toThrow(/immutable/);
   });
@@ -86,7 +87,7 @@ describe('the database enforces the ledger', () => {
 describe('order commits', () => {
   it('are idempotent by version, and refuse to skip one', async () => {
     const a = await account();
-    await deposit(em(), { accountId: a, asset: 'USD', amount: '100', reference: 'seed' });
+    await deposit(em(), { accountId: a, asset: 'USD', amount: '100', reference: 'seed' }, CTX);
     const orderId = '11111111-2222-4333-8444-' + a.slice(-12);
     const base = {
       orderId, clientOrderId: 'c', accountId: a, symbol: 'BTC-USD', side: 'BUY' as const, type: 'LIMIT' as const, quantity: '1', limitPrice: '50',
@@ -94,7 +95,15 @@ describe('order commits', () => {
       notional: '0', fees: '0', feeAsset: null, lockedAsset: null, lockedAmount: '0', rejectReason: null, cancelReason: null,
       createdAt: new Date().toISOString(), updatedAt: new Date().toISOString(), version: 1,
     };
-    const created: OrderChange = { order: base, workflowId: 'wf', transition: { from: null, to: 'NEW', reason: null }, postings: [], ledgerKind: null, fill: null };
+    const created: OrderChange = {
+      order: base,
+      workflowId: 'wf',
+      transition: { from: null, to: 'NEW', reason: null },
+      postings: [],
+      ledgerKind: null,
+      fill: null,
+      context: CTX,
+    };
     const locked: OrderChange = {
       ...created,
       order: { ...base, version: 2, lockedAsset: 'USD', lockedAmount: '50' },

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { createApp } from '../../api/app';
 import type { HealthCheck } from '../../api/context';
+import { connectMessaging, Topology } from '../../messaging/nats';
 import { createLogger } from '../../runtime/logger';
 import type { Harness } from './harness';
 
@@ -19,7 +20,10 @@ export interface Api {
 }
 
 export async function startApi(h: Harness, health?: HealthCheck[]): Promise<Api> {
+  const messaging = await connectMessaging(h.config.NATS_URL, 'api-test');
   const app = createApp({
+    messaging,
+    topology: new Topology(h.config.EVENTS_PREFIX),
     config: { OPERATOR_API_KEY: OPERATOR_KEY },
     orm: h.orm,
     orders: h.orders,
@@ -50,6 +54,10 @@ export async function startApi(h: Harness, health?: HealthCheck[]): Promise<Api>
       const text = await res.text();
       return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined };
     },
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await messaging.nc.close();
+    },
   };
 }

@@ -5,12 +5,14 @@ import type { OrderSnapshot, OrderStatus, PlaceOrderRequest } from '../../domain
 import { createAccount, deposit, getAccountView } from '../../persistence/accounts';
 import { reconcile } from '../../persistence/reconciliation';
 import { getOrderQuery, orderWorkflowId } from '../../workflows/order/definitions';
+import { expectEventsMatch } from './event-check';
 import type { Harness } from './harness';
 
 export async function fundedAccount(h: Harness, funds: Record<string, string>): Promise<string> {
-  const { id } = await createAccount(h.orm.em.fork(), `test-${randomUUID().slice(0, 8)}`);
+  const ctx = { correlationId: `test-${randomUUID()}`, causationId: null };
+  const { id } = await createAccount(h.orm.em.fork(), `test-${randomUUID().slice(0, 8)}`, ctx);
   for (const [asset, amount] of Object.entries(funds)) {
-    await deposit(h.orm.em.fork(), { accountId: id, asset, amount, reference: `seed-${asset}` });
+    await deposit(h.orm.em.fork(), { accountId: id, asset, amount, reference: `seed-${asset}` }, ctx);
   }
   return id;
 }
@@ -73,9 +75,13 @@ export async function balances(h: Harness, accountId: string): Promise<Record<st
   return Object.fromEntries((view?.balances ?? []).map((b) => [b.asset, { available: b.available, locked: b.locked }]));
 }
 
-/** Asserts every ledger invariant of the reference holds for the account. */
+/**
+ * Asserts every ledger invariant of the reference holds for the account and, for one
+ * account, that its events match what happened (test/support/event-check.ts).
+ */
 export async function expectLedgerInvariants(h: Harness, accountId: string | null): Promise<void> {
   expect(await reconcile(h.orm.em.fork(), accountId)).toEqual([]);
+  if (accountId) await expectEventsMatch(h, accountId);
 }
 
 export interface InstrumentSpec {

@@ -29,6 +29,8 @@ export interface OrderWorkflowInput {
   request: PlaceOrderRequest;
   /** Correlation id of the API request that placed the order (events carry it). */
   correlationId: string | null;
+  /** W3C trace id of that request, when it had one. */
+  traceId?: string | null;
 }
 
 /** Answer to the placing request: the order once validation and locking are decided. */
@@ -46,6 +48,8 @@ export interface VenueFillReport {
   quantity: string;
   price: string;
   executedAt: string;
+  /** Correlation id of the request that made the fill (a tick), when known. */
+  correlationId?: string | null;
 }
 
 export interface ApplyFillResult {
@@ -59,6 +63,7 @@ export interface ApplyFillResult {
 export interface CancelOrderRequest {
   reason: string | null;
   correlationId: string | null;
+  traceId?: string | null;
 }
 
 export interface CancelOrderResult {

@@ -37,6 +37,7 @@ import {
   type OrderSnapshot,
   type OrderStatus,
 } from '../../domain/order';
+import type { EventContext } from '../../events/outbox';
 import type { OrderChange } from '../../persistence/order-store';
 import type { VenueAck, VenueFill } from '../../venue/exchange';
 import {
@@ -74,6 +75,8 @@ interface CancelState {
   /** Whose cancel: a request (CANCELLED) or the time in force (EXPIRED). */
   kind: 'CANCEL' | 'EXPIRE';
   outcome: CancelOrderResult['outcome'] | null;
+  /** What caused it, for the events. */
+  ctx: EventContext;
 }
 
 export class OrderProcess {
@@ -94,11 +97,14 @@ export class OrderProcess {
   /** The main loop has ended: the order is terminal and takes nothing more. */
   private closed = false;
   private readonly expiryScope = new CancellationScope();
+  /** The placing request: the cause of everything the order does on its own. */
+  private readonly placed: EventContext;
 
   constructor(private readonly input: OrderWorkflowInput) {
     const r = input.request;
     const now = new Date().toISOString();
     this.workflowId = orderWorkflowId(input.orderId);
+    this.placed = { correlationId: input.correlationId, causationId: input.correlationId, traceId: input.traceId ?? null };
     this.order = {
       orderId: input.orderId,
       clientOrderId: r.clientOrderId,
@@ -176,7 +182,13 @@ export class OrderProcess {
     setHandler(
       cancelOrderUpdate,
       async (req: CancelOrderRequest) => {
-        const cancel: CancelState = { reason: req.reason, kind: 'CANCEL', outcome: null };
+        const correlationId = req.correlationId ?? this.input.correlationId;
+        const cancel: CancelState = {
+          reason: req.reason,
+          kind: 'CANCEL',
+          outcome: null,
+          ctx: { correlationId, causationId: req.correlationId, traceId: req.traceId ?? this.placed.traceId },
+        };
         this.cancel = cancel;
         await condition(() => cancel.outcome !== null);
         return { outcome: cancel.outcome as CancelOrderResult['outcome'], order: this.view() };
@@ -191,7 +203,7 @@ export class OrderProcess {
   }
 
   async run(): Promise<OrderSnapshot> {
-    await this.commit(acts.recordOrder, { to: 'NEW', reason: null });
+    await this.commit(acts.recordOrder, { ctx: this.placed, to: 'NEW', reason: null });
 
     const validated = await this.validate();
     if (!validated) return this.view();
@@ -222,7 +234,12 @@ export class OrderProcess {
       } else if (this.cancel && this.cancel.outcome === null) {
         await this.cancelAtVenue(this.cancel);
       } else if (this.expired) {
-        this.cancel = { reason: 'time in force expired', kind: 'EXPIRE', outcome: null };
+        this.cancel = {
+          reason: 'time in force expired',
+          kind: 'EXPIRE',
+          outcome: null,
+          ctx: { ...this.placed, causationId: `timer:${this.order.orderId}:expiry` },
+        };
         await this.cancelAtVenue(this.cancel);
         this.expired = false;
       }
@@ -257,7 +274,7 @@ export class OrderProcess {
     try {
       await this.commit(
         acts.lockFunds,
-        { postings: lockPostings(this.order.accountId, plan.asset, plan.amount), ledgerKind: 'LOCK' },
+        { ctx: this.placed, postings: lockPostings(this.order.accountId, plan.asset, plan.amount), ledgerKind: 'LOCK' },
         (o) => {
           o.lockedAsset = plan.asset;
           o.lockedAmount = plan.amount;
@@ -279,22 +296,23 @@ export class OrderProcess {
 
   private async onAcknowledged(ack: VenueAck): Promise<void> {
     if (ack.status === 'REJECTED') {
-      await this.finish('REJECTED', `VENUE_REJECTED: ${ack.rejectReason ?? 'rejected by the venue'}`);
+      await this.finish('REJECTED', `VENUE_REJECTED: ${ack.rejectReason ?? 'rejected by the venue'}`, this.placed);
       return;
     }
-    for (const fill of ack.fills) await this.applyFill(this.report(fill));
+    for (const fill of ack.fills) await this.applyFill(this.report(fill, this.placed));
     if (isTerminal(this.order.status)) return;
     if (ack.status === 'RESTING') {
-      if (this.order.status === 'NEW') await this.commit(acts.recordTransition, { to: 'ACCEPTED', reason: null });
+      if (this.order.status === 'NEW') await this.commit(acts.recordTransition, { ctx: this.placed, to: 'ACCEPTED', reason: null });
     } else {
       // IOC / FOK / MARKET: the venue cancelled what it could not fill at once.
       const why = this.order.timeInForce === 'FOK' ? 'FOK: not fillable in full' : `${this.order.timeInForce}: unfilled quantity cancelled`;
-      await this.finish('CANCELLED', why);
+      await this.finish('CANCELLED', why, this.placed);
     }
   }
 
-  private report(f: VenueFill): VenueFillReport {
-    return { tradeId: f.tradeId, quantity: f.quantity, price: f.price, executedAt: f.executedAt };
+  /** A fill the order learned from a venue answer (submission or cancel), caused by that request. */
+  private report(f: VenueFill, ctx: EventContext): VenueFillReport {
+    return { tradeId: f.tradeId, quantity: f.quantity, price: f.price, executedAt: f.executedAt, correlationId: ctx.correlationId };
   }
 
   /** Records a refusal; a fill whose outcome is already decided keeps it. */
@@ -317,7 +335,14 @@ export class OrderProcess {
     if (isTerminal(o.status)) return this.refuse(fill, `order is ${o.status}`);
     const qty = dec(fill.quantity);
     if (qty.greaterThan(dec(o.leavesQuantity))) {
-      return this.refuse(fill, `over-fill: ${fill.quantity} exceeds the ${o.leavesQuantity} left of ${o.quantity}`);
+      const reason = `over-fill: ${fill.quantity} exceeds the ${o.leavesQuantity} left of ${o.quantity}`;
+      await acts.reportFillRefused({
+        orderId: o.orderId,
+        fill: { tradeId: fill.tradeId, quantity: fill.quantity, price: fill.price },
+        reason,
+        context: { correlationId: fill.correlationId ?? this.placed.correlationId, causationId: `trade:${fill.tradeId}`, traceId: this.placed.traceId },
+      });
+      return this.refuse(fill, reason);
     }
     const instrument = this.instrument!;
     const settlement = settleFill(
@@ -344,9 +369,14 @@ export class OrderProcess {
       feeAsset: settlement.feeAsset,
       at: fill.executedAt,
     };
+    const ctx: EventContext = {
+      correlationId: fill.correlationId ?? this.placed.correlationId,
+      causationId: `trade:${fill.tradeId}`,
+      traceId: this.placed.traceId,
+    };
     await this.commit(
       acts.settleFill,
-      { to, reason: null, postings: settlement.postings, ledgerKind: 'FILL', fill: record },
+      { ctx, to, reason: null, postings: settlement.postings, ledgerKind: 'FILL', fill: record },
       (next) => {
         next.filledQuantity = str(filled);
         next.leavesQuantity = str(leaves);
@@ -369,28 +399,28 @@ export class OrderProcess {
   /** Cancels at the venue (a cancel request, or the time in force running out). */
   private async cancelAtVenue(cancel: CancelState): Promise<void> {
     const previous = this.order.status;
-    if (cancel.kind === 'CANCEL') await this.commit(acts.recordTransition, { to: 'PENDING_CANCEL', reason: cancel.reason });
+    if (cancel.kind === 'CANCEL') await this.commit(acts.recordTransition, { ctx: cancel.ctx, to: 'PENDING_CANCEL', reason: cancel.reason });
 
     const result = await acts.cancelAtVenue(this.order.orderId);
     // The venue's answer lists every fill it made: apply any still in flight first.
-    for (const fill of result.fills) await this.applyFill(this.report(fill));
+    for (const fill of result.fills) await this.applyFill(this.report(fill, cancel.ctx));
 
     if (this.order.status === 'FILLED') {
       cancel.outcome = 'TOO_LATE';
     } else if (result.cancelled) {
       // The time in force may have run out while the cancel waited for the venue.
       if (cancel.kind === 'EXPIRE' || this.expired) {
-        await this.finish('EXPIRED', `time in force ${this.order.timeInForce} expired at ${this.order.expireAt}`);
+        await this.finish('EXPIRED', `time in force ${this.order.timeInForce} expired at ${this.order.expireAt}`, cancel.ctx);
         cancel.outcome = cancel.kind === 'EXPIRE' ? 'CANCELLED' : 'EXPIRED';
       } else {
-        await this.finish('CANCELLED', cancel.reason ?? 'cancelled on request');
+        await this.finish('CANCELLED', cancel.reason ?? 'cancelled on request', cancel.ctx);
         cancel.outcome = 'CANCELLED';
       }
     } else {
       // The venue refused: the order returns to where it was.
       const back: OrderStatus = dec(this.order.filledQuantity).isZero() ? 'ACCEPTED' : 'PARTIALLY_FILLED';
       log.warn('venue refused cancel', { orderId: this.order.orderId, reason: result.reason, previous });
-      if (this.order.status !== back) await this.commit(acts.recordTransition, { to: back, reason: `cancel refused: ${result.reason}` });
+      if (this.order.status !== back) await this.commit(acts.recordTransition, { ctx: cancel.ctx, to: back, reason: `cancel refused: ${result.reason}` });
       cancel.outcome = 'TOO_LATE';
     }
   }
@@ -411,14 +441,14 @@ export class OrderProcess {
 
   /** REJECTED before anything was locked or submitted. */
   private async reject(reason: string): Promise<void> {
-    await this.finish('REJECTED', reason);
+    await this.finish('REJECTED', reason, this.placed);
   }
 
   /** Moves to a terminal status, releasing what the order still holds (idempotent). */
-  private async finish(to: 'REJECTED' | 'CANCELLED' | 'EXPIRED', reason: string): Promise<void> {
+  private async finish(to: 'REJECTED' | 'CANCELLED' | 'EXPIRED', reason: string, ctx: EventContext): Promise<void> {
     const o = this.order;
     const postings = o.lockedAsset ? releasePostings(o.accountId, o.lockedAsset, o.lockedAmount) : [];
-    await this.commit(acts.recordTransition, { to, reason, postings, ledgerKind: postings.length ? 'RELEASE' : null }, (next) => {
+    await this.commit(acts.recordTransition, { ctx, to, reason, postings, ledgerKind: postings.length ? 'RELEASE' : null }, (next) => {
       next.leavesQuantity = '0';
       next.lockedAmount = '0';
       if (to === 'REJECTED') next.rejectReason = reason;
@@ -433,7 +463,7 @@ export class OrderProcess {
    */
   private async commit(
     activity: (change: OrderChange) => Promise<void>,
-    opts: { to?: OrderStatus; reason?: string | null; postings?: Posting[]; ledgerKind?: string | null; fill?: OrderFill },
+    opts: { ctx: EventContext; to?: OrderStatus; reason?: string | null; postings?: Posting[]; ledgerKind?: string | null; fill?: OrderFill },
     mutate?: (next: OrderSnapshot) => void,
   ): Promise<void> {
     const prev = this.order;
@@ -452,6 +482,7 @@ export class OrderProcess {
       postings: opts.postings ?? [],
       ledgerKind: opts.ledgerKind ?? null,
       fill: opts.fill ?? null,
+      context: opts.ctx,
     });
     this.order = next;
     if (isCreation) {

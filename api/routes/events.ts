@@ -1,0 +1,143 @@
+/**
+ * GET /events?accountId=&types=: the account's events as Server-Sent Events, live
+ * from JetStream (seed 004).
+ *
+ * One ordered consumer per stream the requested types live in, filtered to the
+ * account's subjects. Each SSE `id` is a cursor of the last stream sequence sent per
+ * stream ("orders:12,funds:7,trades:3,accounts:1"), so a client that reconnects with
+ * `Last-Event-ID` resumes exactly after what it received: nothing lost, nothing twice.
+ * Without it the stream starts with new events (`from=start` replays from the start).
+ */
+import { PassThrough } from 'node:stream';
+import Router from '@koa/router';
+import { DeliverPolicy, type ConsumerMessages, type OrderedConsumerOptions } from '@nats-io/jetstream';
+import { z } from 'zod';
+import { CATALOGUE, EVENT_TYPES, type EventType } from '../../events/catalogue';
+import { STREAM_OF_AGGREGATE, STREAMS } from '../../events/topology';
+import { Account } from '../../persistence/entities';
+import { principalOf } from '../access';
+import { requireAccess } from '../auth';
+import type { ApiDeps, AppContext, AppState } from '../context';
+import { Problem } from '../problem';
+import { uuid } from '../schemas';
+import { parse } from '../validate';
+
+const CURSOR_STREAMS = ['orders', 'funds', 'trades', 'accounts'] as const;
+type CursorStream = (typeof CURSOR_STREAMS)[number];
+type Cursor = Partial<Record<CursorStream, number>>;
+
+const HEARTBEAT_MS = 15_000;
+
+const eventsQuery = z.object({
+  accountId: uuid.optional(),
+  types: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (!v) return undefined;
+      const types = v.split(',').map((t) => t.trim());
+      const unknown = types.filter((t) => !(EVENT_TYPES as string[]).includes(t));
+      if (unknown.length) {
+        ctx.addIssue({ code: 'custom', message: `unknown event type ${unknown.join(', ')}` });
+        return z.NEVER;
+      }
+      return types as EventType[];
+    }),
+  from: z.enum(['start', 'now']).default('now'),
+});
+
+export function formatCursor(c: Cursor): string {
+  return CURSOR_STREAMS.filter((s) => c[s] !== undefined)
+    .map((s) => `${s}:${c[s]}`)
+    .join(',');
+}
+
+export function parseCursor(id: string): Cursor {
+  const cursor: Cursor = {};
+  for (const part of id.split(',').filter(Boolean)) {
+    const [stream, seq] = part.split(':');
+    if (!(CURSOR_STREAMS as readonly string[]).includes(stream) || !/^\d+$/.test(seq ?? '')) {
+      throw Problem.field('Last-Event-ID', `"${id}" is not an event id from this stream`);
+    }
+    cursor[stream as CursorStream] = Number(seq);
+  }
+  return cursor;
+}
+
+/** The account's subjects in a stream (unprefixed). */
+function accountFilter(stream: CursorStream, accountId: string): string {
+  switch (stream) {
+    case 'orders':
+      return `orders.*.${accountId}.*`;
+    case 'funds':
+      return `funds.*.${accountId}`;
+    case 'trades':
+      return `trades.*.${accountId}.*`;
+    case 'accounts':
+      return `accounts.*.${accountId}`;
+  }
+}
+
+export function eventRoutes(deps: ApiDeps): Router<AppState, AppContext> {
+  const router = new Router<AppState, AppContext>();
+
+  router.get('/events', async (ctx) => {
+    const principal = await principalOf(ctx, deps.config.OPERATOR_API_KEY);
+    const q = parse(eventsQuery, ctx.query);
+    const accountId = q.accountId ?? (principal.kind === 'account' ? principal.accountId : undefined);
+    if (!accountId) throw Problem.field('accountId', 'is required with the operator key');
+    requireAccess(principal, accountId);
+    if (!(await ctx.state.em.findOne(Account, { id: accountId }))) throw Problem.notFound(`account ${accountId}`);
+    const lastEventId = ctx.get('last-event-id');
+    const cursor = lastEventId ? parseCursor(lastEventId) : {};
+    const types = q.types ? new Set<string>(q.types) : null;
+    const streams = CURSOR_STREAMS.filter((s) => !types || [...types].some((t) => STREAM_OF_AGGREGATE[CATALOGUE[t as EventType].aggregate] === s));
+
+    const out = new PassThrough();
+    ctx.req.socket.setTimeout(0);
+    ctx.req.socket.setNoDelay(true);
+    ctx.set({ 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache, no-transform', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
+    ctx.status = 200;
+    ctx.body = out;
+    out.write('retry: 3000\n\n');
+
+    const consumers: ConsumerMessages[] = [];
+    const heartbeat = setInterval(() => out.write(': keep-alive\n\n'), HEARTBEAT_MS);
+    let closed = false;
+    const close = () => {
+      if (closed) return;
+      closed = true;
+      clearInterval(heartbeat);
+      for (const c of consumers) void c.close().catch(() => undefined);
+      out.end();
+    };
+    ctx.req.on('close', close);
+
+    for (const stream of streams) {
+      const after = cursor[stream];
+      const opts: Partial<OrderedConsumerOptions> = {
+        filter_subjects: deps.topology.subject(accountFilter(stream, accountId)),
+        ...(after !== undefined
+          ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: after + 1 }
+          : { deliver_policy: q.from === 'start' ? DeliverPolicy.All : DeliverPolicy.New }),
+      };
+      const consumer = await deps.messaging.js.consumers.get(deps.topology.stream(STREAMS[stream].name), opts);
+      const messages = await consumer.consume();
+      consumers.push(messages);
+      void (async () => {
+        for await (const m of messages) {
+          if (closed) break;
+          cursor[stream] = m.info.streamSequence;
+          const event = m.json<{ eventType: string }>();
+          if (types && !types.has(event.eventType)) continue;
+          out.write(`id: ${formatCursor(cursor)}\nevent: ${event.eventType}\ndata: ${m.string()}\n\n`);
+        }
+      })().catch((err: unknown) => {
+        ctx.state.logger.warn({ err }, 'event stream consumer ended');
+        close();
+      });
+    }
+  });
+
+  return router;
+}

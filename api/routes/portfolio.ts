@@ -1,0 +1,19 @@
+/**
+ * GET /accounts/:id/portfolio: the account's cash per asset and positions per symbol,
+ * from the portfolio subscriber's projection (eventually consistent with the ledger:
+ * it lags the events by the subscriber's processing time).
+ */
+import Router from '@koa/router';
+import { getPortfolio } from '../../subscribers/portfolio/view';
+import { accountFromPath } from '../access';
+import type { ApiDeps, AppContext, AppState } from '../context';
+
+export function portfolioRoutes(deps: ApiDeps): Router<AppState, AppContext> {
+  const router = new Router<AppState, AppContext>();
+
+  router.get('/accounts/:id/portfolio', async (ctx) => {
+    ctx.body = await getPortfolio(ctx.state.em, await accountFromPath(ctx, deps.config.OPERATOR_API_KEY));
+  });
+
+  return router;
+}

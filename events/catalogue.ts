@@ -1,0 +1,181 @@
+/**
+ * The event catalogue: the envelope every event wears and one schema per event type
+ * and version. The publisher validates every event against it before it enters the
+ * outbox, and every subscriber validates what it receives; an event that does not
+ * match (schema drift) is dead-lettered, never half-applied.
+ *
+ * Subjects: `orders.<action>.<accountId>.<orderId>`, `funds.<action>.<accountId>`,
+ * `trades.executed.<accountId>.<symbol>`, `accounts.<action>.<accountId>` so a consumer
+ * can take one event type across all aggregates (`orders.filled.>`) or everything of
+ * one account (`orders.*.<accountId>.>`). Events of one aggregate are in one stream,
+ * in order, with a gapless `sequence`.
+ */
+import { z } from 'zod';
+import { ORDER_SIDES, ORDER_STATUSES, ORDER_TYPES, TIME_IN_FORCE } from '../domain/order';
+
+export const SOURCE = 'order-service';
+
+const decimal = z.string().regex(/^-?\d+(\.\d+)?$/, 'a decimal string');
+const isoTime = z.iso.datetime({ offset: true });
+
+export const AGGREGATE_TYPES = ['order', 'funds', 'trades', 'account'] as const;
+export type AggregateType = (typeof AGGREGATE_TYPES)[number];
+
+export const envelopeSchema = z.object({
+  eventId: z.uuid(),
+  eventType: z.string().regex(/^[a-z]+\.[a-z_]+$/),
+  eventVersion: z.number().int().positive(),
+  timestamp: isoTime,
+  source: z.string().min(1),
+  correlationId: z.string().nullable(),
+  causationId: z.string().nullable(),
+  traceId: z.string().optional(),
+  aggregateType: z.enum(AGGREGATE_TYPES),
+  aggregateId: z.string().min(1),
+  sequence: z.number().int().positive(),
+  data: z.unknown(),
+});
+export type EventEnvelope<T = unknown> = Omit<z.infer<typeof envelopeSchema>, 'data'> & { data: T };
+
+export const orderSnapshotSchema = z.object({
+  orderId: z.uuid(),
+  clientOrderId: z.string(),
+  accountId: z.uuid(),
+  symbol: z.string(),
+  side: z.enum(ORDER_SIDES),
+  type: z.enum(ORDER_TYPES),
+  quantity: decimal,
+  limitPrice: decimal.nullable(),
+  timeInForce: z.enum(TIME_IN_FORCE),
+  expireAt: isoTime.nullable(),
+  status: z.enum(ORDER_STATUSES),
+  filledQuantity: decimal,
+  leavesQuantity: decimal,
+  averageFillPrice: decimal.nullable(),
+  notional: decimal,
+  fees: decimal,
+  feeAsset: z.string().nullable(),
+  lockedAsset: z.string().nullable(),
+  lockedAmount: decimal,
+  fills: z.array(z.object({ tradeId: z.string(), quantity: decimal, price: decimal, fee: decimal, feeAsset: z.string(), at: isoTime })),
+  rejectReason: z.string().nullable(),
+  cancelReason: z.string().nullable(),
+  createdAt: isoTime,
+  updatedAt: isoTime,
+  version: z.number().int().positive(),
+});
+
+const fillSchema = z.object({ tradeId: z.string(), quantity: decimal, price: decimal, fee: decimal, feeAsset: z.string(), at: isoTime });
+const orderEvent = <E extends z.ZodRawShape = Record<never, never>>(extra?: E) => z.object({ order: orderSnapshotSchema }).extend((extra ?? {}) as E);
+const fundsEvent = <E extends z.ZodRawShape>(extra: E) => z.object({ accountId: z.uuid(), asset: z.string(), amount: decimal }).extend(extra);
+
+export const tradeExecutedSchema = z.object({
+  tradeId: z.string(),
+  orderId: z.uuid(),
+  accountId: z.uuid(),
+  symbol: z.string(),
+  side: z.enum(ORDER_SIDES),
+  baseAsset: z.string(),
+  quoteAsset: z.string(),
+  quantity: decimal,
+  price: decimal,
+  notional: decimal,
+  fee: decimal,
+  feeAsset: z.string(),
+  executedAt: isoTime,
+});
+
+interface CatalogueEntry {
+  version: number;
+  aggregate: AggregateType;
+  description: string;
+  data: z.ZodType;
+}
+
+/** Every event type this service publishes, at its current version. */
+export const CATALOGUE = {
+  'order.created': { version: 1, aggregate: 'order', description: 'An order was received (status NEW).', data: orderEvent() },
+  'order.accepted': { version: 1, aggregate: 'order', description: 'Funds locked, resting at the venue.', data: orderEvent() },
+  'order.rejected': { version: 1, aggregate: 'order', description: 'Validation or fund locking failed; nothing stays locked.', data: orderEvent({ reason: z.string() }) },
+  'order.partially_filled': { version: 1, aggregate: 'order', description: 'A fill left quantity still working.', data: orderEvent({ fill: fillSchema }) },
+  'order.filled': { version: 1, aggregate: 'order', description: 'A fill completed the order.', data: orderEvent({ fill: fillSchema }) },
+  'order.cancel_requested': { version: 1, aggregate: 'order', description: 'A cancel was accepted and sent to the venue (PENDING_CANCEL).', data: orderEvent({ reason: z.string().nullable() }) },
+  'order.cancel_refused': { version: 1, aggregate: 'order', description: 'The venue refused a cancel; the order is back where it was.', data: orderEvent({ reason: z.string() }) },
+  'order.cancelled': { version: 1, aggregate: 'order', description: 'Cancelled on request, or the unfilled rest of an IOC/FOK/MARKET order.', data: orderEvent({ reason: z.string() }) },
+  'order.expired': { version: 1, aggregate: 'order', description: 'The time in force (GTD, DAY) ran out.', data: orderEvent({ reason: z.string() }) },
+  'order.fill_refused': {
+    version: 1,
+    aggregate: 'order',
+    description: 'A fill the order could not take (over-fill) was refused: an alert for operators.',
+    data: orderEvent({ fill: z.object({ tradeId: z.string(), quantity: decimal, price: decimal }), reason: z.string() }),
+  },
+  'funds.deposited': { version: 1, aggregate: 'funds', description: 'A deposit was credited.', data: fundsEvent({ reference: z.string(), transactionId: z.string() }) },
+  'funds.withdrawn': { version: 1, aggregate: 'funds', description: 'A withdrawal was debited.', data: fundsEvent({ reference: z.string(), transactionId: z.string() }) },
+  'funds.locked': { version: 1, aggregate: 'funds', description: 'An order locked funds.', data: fundsEvent({ orderId: z.uuid() }) },
+  'funds.released': {
+    version: 1,
+    aggregate: 'funds',
+    description: 'Locked funds went back to available (price improvement, or what a closed order held).',
+    data: fundsEvent({ orderId: z.uuid(), reason: z.string() }),
+  },
+  'trade.executed': { version: 1, aggregate: 'trades', description: 'One fill of an order: quantity at price, with its fee.', data: tradeExecutedSchema },
+  'account.created': { version: 1, aggregate: 'account', description: 'An account was opened.', data: z.object({ accountId: z.uuid(), name: z.string() }) },
+} as const satisfies Record<string, CatalogueEntry>;
+
+export type EventType = keyof typeof CATALOGUE;
+export type EventData<T extends EventType> = z.infer<(typeof CATALOGUE)[T]['data']>;
+
+export const EVENT_TYPES = Object.keys(CATALOGUE) as EventType[];
+
+/** Schemas of older versions still accepted from the stream, keyed "type@version". */
+const PREVIOUS_VERSIONS: Record<string, z.ZodType> = {};
+
+export function dataSchema(eventType: string, version: number): z.ZodType | null {
+  const current = (CATALOGUE as Record<string, CatalogueEntry>)[eventType];
+  if (current && current.version === version) return current.data;
+  return PREVIOUS_VERSIONS[`${eventType}@${version}`] ?? null;
+}
+
+export class EventSchemaError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'EventSchemaError';
+  }
+}
+
+/** Validates an envelope and its data against the catalogue; throws EventSchemaError. */
+export function parseEvent(raw: unknown): EventEnvelope {
+  const env = envelopeSchema.safeParse(raw);
+  if (!env.success) throw new EventSchemaError(`invalid envelope: ${env.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  const schema = dataSchema(env.data.eventType, env.data.eventVersion);
+  if (!schema) throw new EventSchemaError(`unknown event ${env.data.eventType} version ${env.data.eventVersion}`);
+  const data = schema.safeParse(env.data.data);
+  if (!data.success) {
+    throw new EventSchemaError(`invalid ${env.data.eventType}@${env.data.eventVersion}: ${data.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  }
+  return { ...env.data, data: data.data };
+}
+
+/** The subject an event is published on (before the deployment's prefix). */
+export function subjectFor(eventType: EventType, data: Record<string, unknown>): string {
+  const [domain, action] = eventType.split('.');
+  switch (CATALOGUE[eventType].aggregate) {
+    case 'order': {
+      const order = data.order as { accountId: string; orderId: string };
+      return `orders.${action}.${order.accountId}.${order.orderId}`;
+    }
+    case 'funds':
+      return `funds.${action}.${data.accountId as string}`;
+    case 'trades':
+      return `trades.${action}.${data.accountId as string}.${data.symbol as string}`;
+    case 'account':
+      return `accounts.${action}.${data.accountId as string}`;
+    default:
+      throw new Error(`no subject for ${domain}`);
+  }
+}
+
+/** The aggregate an event belongs to (its sequence counts within it). */
+export function aggregateIdFor(eventType: EventType, data: Record<string, unknown>): string {
+  return CATALOGUE[eventType].aggregate === 'order' ? (data.order as { orderId: string }).orderId : (data.accountId as string);
+}

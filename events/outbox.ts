@@ -1,0 +1,91 @@
+/**
+ * The transactional outbox (seed 004): events are written in the same PostgreSQL
+ * transaction as the state change they describe, with a gapless sequence per
+ * aggregate, and published later by the relay. Nothing is published that did not
+ * commit, and nothing that committed is lost.
+ */
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { v5 as uuidv5 } from 'uuid';
+import { aggregateIdFor, CATALOGUE, parseEvent, SOURCE, subjectFor, type EventData, type EventEnvelope, type EventType } from './catalogue';
+
+/** Namespace for deterministic event ids (UUID v5 of the change's idempotency key). */
+const EVENT_ID_NAMESPACE = '0f4f1c0e-8a7b-4d55-9d0e-6f3a2b1c9e77';
+
+export const OUTBOX_CHANNEL = 'outbox_events';
+
+export interface EventDraft<T extends EventType = EventType> {
+  eventType: T;
+  data: EventData<T>;
+  /** Overrides the context's causationId (secondary events point at the primary one). */
+  causationId?: string | null;
+}
+
+export interface EventContext {
+  correlationId: string | null;
+  causationId: string | null;
+  traceId?: string | null;
+}
+
+/** A typed draft (the data must match the event type's schema). */
+export function draft<T extends EventType>(eventType: T, data: EventData<T>, causationId?: string | null): EventDraft {
+  return { eventType, data, ...(causationId !== undefined ? { causationId } : {}) } as EventDraft;
+}
+
+export function eventIdFor(idempotencyKey: string, index: number): string {
+  return uuidv5(`${idempotencyKey}#${index}`, EVENT_ID_NAMESPACE);
+}
+
+/** Takes the next sequence number of an aggregate (row-locked until commit: gapless). */
+async function nextSequence(em: EntityManager, aggregateType: string, aggregateId: string): Promise<number> {
+  const [row] = await em.execute<{ last_sequence: number }[]>(
+    `insert into event_sequences (aggregate_type, aggregate_id, last_sequence) values (?, ?, 1)
+     on conflict (aggregate_type, aggregate_id) do update set last_sequence = event_sequences.last_sequence + 1
+     returning last_sequence`,
+    [aggregateType, aggregateId],
+  );
+  return row.last_sequence;
+}
+
+/**
+ * Appends events to the outbox inside the caller's transaction. Event ids derive from
+ * `idempotencyKey` (and the event's position), so the same change always yields the
+ * same ids, which the relay reuses as Nats-Msg-Id. Every event is validated against
+ * the catalogue first: an invalid event fails the whole transaction.
+ */
+export async function appendEvents(em: EntityManager, idempotencyKey: string, drafts: EventDraft[], ctx: EventContext): Promise<EventEnvelope[]> {
+  if (drafts.length === 0) return [];
+  // Appended before (a retried activity): the ids are the same, so nothing is added twice.
+  const seen = await em.execute<unknown[]>('select 1 from outbox where event_id = ?', [eventIdFor(idempotencyKey, 0)]);
+  if (seen.length > 0) return [];
+  const written: EventEnvelope[] = [];
+  const timestamp = new Date().toISOString();
+  for (const [i, draft] of drafts.entries()) {
+    const entry = CATALOGUE[draft.eventType];
+    const data = draft.data as Record<string, unknown>;
+    const aggregateId = aggregateIdFor(draft.eventType, data);
+    const envelope: EventEnvelope = {
+      eventId: eventIdFor(idempotencyKey, i),
+      eventType: draft.eventType,
+      eventVersion: entry.version,
+      timestamp,
+      source: SOURCE,
+      correlationId: ctx.correlationId,
+      causationId: draft.causationId !== undefined ? draft.causationId : ctx.causationId,
+      ...(ctx.traceId ? { traceId: ctx.traceId } : {}),
+      aggregateType: entry.aggregate,
+      aggregateId,
+      sequence: await nextSequence(em, entry.aggregate, aggregateId),
+      data,
+    };
+    parseEvent(envelope);
+    await em.execute(
+      `insert into outbox (event_id, event_type, subject, aggregate_type, aggregate_id, sequence, envelope)
+       values (?, ?, ?, ?, ?, ?, ?::jsonb)`,
+      [envelope.eventId, envelope.eventType, subjectFor(draft.eventType, data), envelope.aggregateType, aggregateId, envelope.sequence, JSON.stringify(envelope)],
+    );
+    written.push(envelope);
+  }
+  // Delivered at commit: wakes the relay without waiting for its next poll.
+  if (written.length > 0) await em.execute(`select pg_notify('${OUTBOX_CHANNEL}', '')`);
+  return written;
+}

@@ -1,0 +1,337 @@
+/**
+ * What every subscriber shares. A subscriber is a definition (name, what it
+ * subscribes to, how it applies one event); this runner gives it:
+ *
+ * - durable JetStream pull consumers with explicit acks (one per subscription), so
+ *   running more copies of the process spreads the work;
+ * - validation of every event against the catalogue (schema drift is dead-lettered);
+ * - exactly-once effect: the projection update, the processed-event record and the
+ *   aggregate's position commit in one transaction, so a redelivery changes nothing;
+ * - per-aggregate order: an event whose sequence is ahead of the next expected one
+ *   (a gap, or an overtaking redelivery) is held back (nak with delay) and applied
+ *   when its turn comes, never silently;
+ * - bounded retries with backoff: after `maxAttempts` failures the event goes to the
+ *   dead-letter stream with its error and delivery count, the aggregate moves on, and
+ *   the rest keep flowing; `npm run dead-letters` lists and redrives them.
+ */
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { AckPolicy, DeliverPolicy, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
+import { EventSchemaError, parseEvent, type EventEnvelope, type EventType } from '../events/catalogue';
+import { STREAMS, type StreamKey } from '../events/topology';
+import { ensureConsumers, nanos, type ConsumerSpec, type Messaging, type Topology } from '../messaging/nats';
+import type { Orm } from '../persistence/orm';
+import type { Logger } from '../runtime/logger';
+
+export interface Subscription {
+  stream: StreamKey;
+  /** Unprefixed filter within the stream, e.g. 'orders.filled.>' (default: the whole stream). */
+  filterSubject?: string;
+}
+
+export interface SubscriberDefinition {
+  /** Names the durable consumers and the subscriber's rows in processed_events. */
+  name: string;
+  subscriptions: Subscription[];
+  /** Only these types reach handle(); others are recorded (for ordering) and skipped. */
+  eventTypes?: readonly EventType[];
+  /** Applies one event, inside the transaction that records it as processed. */
+  handle(em: EntityManager, event: EventEnvelope, logger: Logger): Promise<void>;
+  /** Empties the projection (for a rebuild), inside the rebuild's transaction. */
+  reset?(em: EntityManager): Promise<void>;
+  /** Background work the subscriber's process also runs (e.g. webhook delivery). */
+  services?(deps: ServiceDeps): BackgroundService[];
+  /** Failures before an event is dead-lettered (default 5). */
+  maxAttempts?: number;
+}
+
+export interface ServiceDeps {
+  orm: Orm;
+  logger: Logger;
+}
+
+export interface BackgroundService {
+  name: string;
+  start(): void | Promise<void>;
+  stop(): Promise<void>;
+}
+
+export type Outcome = 'applied' | 'skipped' | 'duplicate' | 'held' | 'retry' | 'dead-lettered';
+
+export interface DeadLetter {
+  subscriber: string;
+  error: string;
+  deliveryCount: number;
+  failedAt: string;
+  subject: string;
+  streamSequence: number | null;
+  event: unknown;
+}
+
+const GAP_DELAY_MS = 1_000;
+
+export function consumerName(subscriber: string, stream: StreamKey | 'redrive'): string {
+  return `${subscriber}-${stream}`;
+}
+
+/** The durable consumers a subscriber needs (its subscriptions, and its redrive queue). */
+export function consumerSpecsFor(def: SubscriberDefinition, t: Topology, ackWaitMs = 30_000): ConsumerSpec[] {
+  // max_deliver is unlimited at the JetStream level: held-back events are redelivered
+  // as often as needed; failures are counted (and bounded) by the runner itself.
+  const base = { ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, ack_wait: nanos(ackWaitMs), max_deliver: -1, max_ack_pending: 256 };
+  return [
+    ...def.subscriptions.map((s) => ({
+      ...base,
+      stream: t.stream(STREAMS[s.stream].name),
+      durable_name: consumerName(def.name, s.stream),
+      filter_subject: t.subject(s.filterSubject ?? STREAMS[s.stream].subjects[0]),
+    })),
+    {
+      ...base,
+      stream: t.stream(STREAMS.deadLetters.name),
+      durable_name: consumerName(def.name, 'redrive'),
+      filter_subject: t.subject(`redrive.${def.name}.>`),
+    },
+  ];
+}
+
+export class Subscriber {
+  private readonly maxAttempts: number;
+  private readonly loops: Promise<void>[] = [];
+  private readonly streams: ConsumerMessages[] = [];
+  private stopped = false;
+
+  constructor(
+    readonly def: SubscriberDefinition,
+    private readonly orm: Orm,
+    private readonly messaging: Messaging,
+    private readonly topology: Topology,
+    private readonly logger: Logger,
+    private readonly options: {
+      ackWaitMs?: number;
+      batch?: number;
+      /** Called with every delivery's outcome (metrics, tests). */
+      onOutcome?: (event: EventEnvelope, outcome: Outcome) => void;
+    } = {},
+  ) {
+    this.maxAttempts = def.maxAttempts ?? 5;
+  }
+
+  /** Declares the consumers (idempotent) and starts consuming. */
+  async start(): Promise<void> {
+    const specs = consumerSpecsFor(this.def, this.topology, this.options.ackWaitMs);
+    await ensureConsumers(this.messaging.jsm, specs);
+    for (const spec of specs) {
+      const consumer = await this.messaging.js.consumers.get(spec.stream, spec.durable_name as string);
+      // A small pull batch: a copy that stops leaves few messages waiting for their ack wait.
+      const messages = await consumer.consume({ max_messages: this.options.batch ?? 16 });
+      this.streams.push(messages);
+      const redrive = spec.durable_name === consumerName(this.def.name, 'redrive');
+      this.loops.push(this.loop(messages, redrive));
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const s of this.streams) await s.close().catch(() => undefined);
+    await Promise.allSettled(this.loops);
+  }
+
+  private async loop(messages: ConsumerMessages, redrive: boolean): Promise<void> {
+    for await (const m of messages) {
+      try {
+        await this.onMessage(m, redrive);
+      } catch (err) {
+        // Infrastructure trouble (database down...): try the message again later.
+        this.logger.error({ err, subject: m.subject }, 'could not process message; will be redelivered');
+        m.nak(5_000);
+      }
+      if (this.stopped) break;
+    }
+  }
+
+  private async onMessage(m: JsMsg, redrive: boolean): Promise<void> {
+    let raw: unknown;
+    try {
+      raw = m.json();
+      if (redrive) raw = (raw as { event: unknown }).event;
+    } catch (err) {
+      await this.deadLetter(m, m.string(), `not JSON: ${(err as Error).message}`, m.info.deliveryCount);
+      m.ack();
+      return;
+    }
+    let event: EventEnvelope;
+    try {
+      event = parseEvent(raw);
+    } catch (err) {
+      if (!(err instanceof EventSchemaError)) throw err;
+      // Schema drift cannot be fixed by retrying: dead-letter at once.
+      await this.deadLetter(m, raw, err.message, m.info.deliveryCount, raw as EventEnvelope);
+      m.ack();
+      return;
+    }
+    const { outcome, attempts } = await this.apply(event, redrive ? 'redrive' : 'stream', m);
+    this.options.onOutcome?.(event, outcome);
+    if (outcome === 'held') m.nak(GAP_DELAY_MS);
+    // Backoff by this event's failures (JetStream's delivery count also counts hold-backs).
+    else if (outcome === 'retry') m.nak(Math.min(30_000, 500 * 2 ** Math.min(attempts, 6)));
+    else m.ack();
+  }
+
+  /** Applies one event exactly once in effect (see apply()). */
+  async process(event: EventEnvelope, mode: 'stream' | 'redrive', m?: JsMsg): Promise<Outcome> {
+    return (await this.apply(event, mode, m)).outcome;
+  }
+
+  /**
+   * Applies one event exactly once in effect. `stream` mode enforces the aggregate's
+   * order; `redrive` mode applies a dead-lettered event whose turn has passed.
+   */
+  private async apply(event: EventEnvelope, mode: 'stream' | 'redrive', m?: JsMsg): Promise<{ outcome: Outcome; attempts: number }> {
+    const name = this.def.name;
+    let outcome: Outcome;
+    try {
+      outcome = await this.orm.em.fork().transactional(async (em) => {
+        const done = await em.execute<unknown[]>('select 1 from processed_events where subscriber = ? and event_id = ?', [name, event.eventId]);
+        if (done.length > 0) return 'duplicate';
+        await em.execute(
+          `insert into subscriber_positions (subscriber, aggregate_type, aggregate_id, last_sequence) values (?, ?, ?, 0)
+           on conflict do nothing`,
+          [name, event.aggregateType, event.aggregateId],
+        );
+        const [pos] = await em.execute<{ last_sequence: number }[]>(
+          'select last_sequence from subscriber_positions where subscriber = ? and aggregate_type = ? and aggregate_id = ? for update',
+          [name, event.aggregateType, event.aggregateId],
+        );
+        // A rebuild deleted the row between the two statements: try again shortly.
+        if (!pos) return 'held';
+        if (mode === 'stream') {
+          if (event.sequence > pos.last_sequence + 1) {
+            this.logger.debug({ eventId: event.eventId, sequence: event.sequence, expected: pos.last_sequence + 1 }, 'held back: an earlier event of its aggregate is missing');
+            return 'held';
+          }
+          // Its turn has passed without it being processed: it was dead-lettered; only a redrive applies it.
+          if (event.sequence <= pos.last_sequence) return 'duplicate';
+        }
+        const wanted = !this.def.eventTypes || this.def.eventTypes.includes(event.eventType as EventType);
+        if (wanted) await this.def.handle(em, event, this.logger);
+        await em.execute('insert into processed_events (subscriber, event_id, event_type) values (?, ?, ?)', [name, event.eventId, event.eventType]);
+        await em.execute(
+          `update subscriber_positions set last_sequence = greatest(last_sequence, ?), updated_at = now()
+           where subscriber = ? and aggregate_type = ? and aggregate_id = ?`,
+          [event.sequence, name, event.aggregateType, event.aggregateId],
+        );
+        await em.execute('delete from subscriber_failures where subscriber = ? and event_id = ?', [name, event.eventId]);
+        return wanted ? 'applied' : 'skipped';
+      });
+    } catch (err) {
+      return this.failed(event, err, mode, m);
+    }
+    return { outcome, attempts: 0 };
+  }
+
+  private async failed(event: EventEnvelope, err: unknown, mode: 'stream' | 'redrive', m?: JsMsg): Promise<{ outcome: Outcome; attempts: number }> {
+    const error = String((err as Error)?.stack ?? err).slice(0, 4000);
+    const [row] = await this.orm.em.fork().execute<{ attempts: number }[]>(
+      `insert into subscriber_failures (subscriber, event_id, attempts, last_error) values (?, ?, 1, ?)
+       on conflict (subscriber, event_id) do update set attempts = subscriber_failures.attempts + 1, last_error = excluded.last_error, updated_at = now()
+       returning attempts`,
+      [this.def.name, event.eventId, error],
+    );
+    if (row.attempts < this.maxAttempts) {
+      this.logger.warn({ eventId: event.eventId, eventType: event.eventType, attempt: row.attempts, err }, 'event failed; will retry');
+      return { outcome: 'retry', attempts: row.attempts };
+    }
+    await this.deadLetter(m, event, error, row.attempts, event);
+    if (mode === 'stream') {
+      // The aggregate moves on past it, so its later events keep flowing.
+      await this.orm.em.fork().execute(
+        `update subscriber_positions set last_sequence = greatest(last_sequence, ?), updated_at = now()
+         where subscriber = ? and aggregate_type = ? and aggregate_id = ? and last_sequence = ?`,
+        [event.sequence, this.def.name, event.aggregateType, event.aggregateId, event.sequence - 1],
+      );
+    }
+    return { outcome: 'dead-lettered', attempts: row.attempts };
+  }
+
+  private async deadLetter(m: JsMsg | undefined, raw: unknown, error: string, deliveryCount: number, event?: EventEnvelope): Promise<void> {
+    const letter: DeadLetter = {
+      subscriber: this.def.name,
+      error,
+      deliveryCount,
+      failedAt: new Date().toISOString(),
+      subject: m ? this.topology.unprefix(m.subject) : '',
+      streamSequence: m ? m.info.streamSequence : null,
+      event: raw,
+    };
+    const type = event?.eventType ?? 'unparseable';
+    const id = event?.eventId ?? `${m?.info.stream}:${m?.info.streamSequence}`;
+    await this.messaging.js.publish(this.topology.subject(`deadletters.${this.def.name}.${type}`), JSON.stringify(letter), {
+      msgID: `deadletter:${this.def.name}:${id}:${deliveryCount}`,
+    });
+    this.logger.error({ eventId: event?.eventId, eventType: type, deliveryCount, error: error.split('\n')[0] }, 'ALERT: event dead-lettered');
+  }
+
+  /**
+   * One event of a rebuild: retried as the live consumer would (it ends applied,
+   * skipped or dead-lettered); an event that does not parse is skipped, as the live
+   * consumer dead-lettered it. A gap cannot heal during a replay from the start (the
+   * stream lost an event), so it stops the rebuild rather than skipping silently.
+   */
+  private async replayOne(m: JsMsg): Promise<void> {
+    let event: EventEnvelope;
+    try {
+      event = parseEvent(m.json());
+    } catch (err) {
+      this.logger.warn({ err, subject: m.subject, seq: m.info.streamSequence }, 'rebuild skips an event that does not parse');
+      return;
+    }
+    for (;;) {
+      const { outcome, attempts } = await this.apply(event, 'stream');
+      if (outcome === 'held') throw new Error(`rebuild of ${this.def.name} stopped: ${event.eventType} ${event.eventId} follows a missing event of its aggregate`);
+      if (outcome !== 'retry') return;
+      await new Promise((r) => setTimeout(r, Math.min(5_000, 100 * 2 ** attempts)));
+    }
+  }
+
+  /**
+   * Rebuilds the projection: empties it and the subscriber's bookkeeping, then
+   * replays every subscribed stream from its first message. A live copy of the
+   * subscriber may keep running: what it sees early is held back until the replay
+   * has caught up, and then recognised as processed.
+   */
+  async rebuild(): Promise<{ replayed: number }> {
+    const name = this.def.name;
+    await this.orm.em.fork().transactional(async (em) => {
+      // Lock order: a live copy locks its aggregate's position row, then writes the
+      // projection; so does this, first taking every position row of the subscriber
+      // (a live copy mid-event finishes first), so the two can never deadlock.
+      await em.execute('select 1 from subscriber_positions where subscriber = ? for update', [name]);
+      await this.def.reset?.(em);
+      await em.execute('delete from processed_events where subscriber = ?', [name]);
+      await em.execute('delete from subscriber_positions where subscriber = ?', [name]);
+      await em.execute('delete from subscriber_failures where subscriber = ?', [name]);
+    });
+    let replayed = 0;
+    for (const s of this.def.subscriptions) {
+      const stream = this.topology.stream(STREAMS[s.stream].name);
+      const consumer = await this.messaging.js.consumers.get(stream, {
+        // A string (not an array): one filter subject, which NATS 2.9 supports.
+        filter_subjects: this.topology.subject(s.filterSubject ?? STREAMS[s.stream].subjects[0]),
+        deliver_policy: DeliverPolicy.All,
+      });
+      // Replays what the stream holds now; events published meanwhile reach the live consumer.
+      if ((await consumer.info()).num_pending === 0) continue;
+      const messages = await consumer.consume();
+      try {
+        for await (const m of messages) {
+          await this.replayOne(m);
+          replayed++;
+          if (m.info.pending === 0) break;
+        }
+      } finally {
+        await messages.close();
+      }
+    }
+    return { replayed };
+  }
+}

@@ -1,0 +1,252 @@
+/**
+ * Webhook delivery: a background service of the notification subscriber that sends
+ * the PENDING webhook notifications the handler queued.
+ *
+ * Each round claims due rows (FOR UPDATE SKIP LOCKED, leased by pushing
+ * next_attempt_at forward and counting the attempt), so several processes can run
+ * side by side; a process that dies mid-delivery leaves its rows to be taken over
+ * when the lease runs out. Results are fenced by the attempt number: a delivery whose
+ * lease was taken over (or whose webhook was deleted meanwhile) records nothing.
+ * Delivery is at least once: receivers deduplicate on X-OMS-Event-Id.
+ *
+ * The request (README-ready):
+ *
+ *   POST <webhook url>
+ *   Content-Type: application/json
+ *   X-OMS-Event-Id: <eventId>            (the same on every retry)
+ *   X-OMS-Event-Type: <eventType>        e.g. order.filled
+ *   X-OMS-Timestamp: <unix seconds>      when this attempt was sent
+ *   X-OMS-Signature: sha256=<hex>        HMAC-SHA256, keyed with the webhook's secret
+ *                                        (its UTF-8 text, "whsec_..."), over the string
+ *                                        <X-OMS-Timestamp> + "." + <raw request body>
+ *   X-OMS-Attempt: <n>                   1 for the first attempt
+ *
+ *   { "eventId", "eventType", "occurredAt", "accountId", "title", "order", "fill"?, "reason"? }
+ *
+ * Verify by recomputing the HMAC over the raw body bytes as received, comparing in
+ * constant time, and rejecting timestamps too far from now (replays).
+ *
+ * Any 2xx answer is a delivery. Anything else (another status, a redirect, a network
+ * error, no answer within the timeout) is a failed attempt, retried after an
+ * exponential backoff (base, 2 x base, 4 x base ... capped), until the notification
+ * is FAILED after maxAttempts attempts.
+ */
+import { createHmac } from 'node:crypto';
+import type { BackgroundService, ServiceDeps } from '../framework';
+import type { Orm } from '../../persistence/orm';
+import type { Logger } from '../../runtime/logger';
+
+export interface WebhookDeliveryOptions {
+  /** How often the queue is polled for due deliveries. */
+  intervalMs: number;
+  /** Rows claimed per round. */
+  batchSize: number;
+  /** Requests in flight at once. */
+  concurrency: number;
+  /** How long one request may take (connect, answer). */
+  timeoutMs: number;
+  /** Delay after the first failed attempt; doubles with each further one. */
+  backoffBaseMs: number;
+  /** Longest delay between attempts. */
+  backoffCapMs: number;
+  /** Attempts before a notification is FAILED. */
+  maxAttempts: number;
+  /** How long a claim lasts before another process may take the row over (> timeoutMs). */
+  leaseMs: number;
+}
+
+export const DEFAULT_WEBHOOK_DELIVERY: Readonly<WebhookDeliveryOptions> = {
+  intervalMs: 500,
+  batchSize: 32,
+  concurrency: 8,
+  timeoutMs: 5_000,
+  backoffBaseMs: 1_000,
+  backoffCapMs: 3_600_000,
+  maxAttempts: 10,
+  leaseMs: 30_000,
+};
+
+const USER_AGENT = 'order-service-webhooks/1';
+
+/** The X-OMS-Signature value: sha256=hex(HMAC-SHA256(secret, timestamp + "." + body)). */
+export function signatureOf(secret: string, timestamp: string, body: string): string {
+  return `sha256=${createHmac('sha256', secret).update(`${timestamp}.${body}`, 'utf8').digest('hex')}`;
+}
+
+/** The delay after the n-th failed attempt (n >= 1): base x 2^(n-1), at most cap. */
+export function backoffMs(attempt: number, baseMs: number, capMs: number): number {
+  return Math.min(capMs, baseMs * 2 ** Math.min(Math.max(attempt - 1, 0), 40));
+}
+
+interface ClaimedRow {
+  id: string;
+  event_id: string;
+  event_type: string;
+  payload: unknown;
+  attempts: number;
+  url: string;
+  secret: string;
+  active: boolean;
+}
+
+type AttemptResult = { ok: true; statusCode: number } | { ok: false; statusCode: number | null; error: string };
+
+export class WebhookDelivery implements BackgroundService {
+  readonly name = 'webhook-delivery';
+  readonly options: WebhookDeliveryOptions;
+  private timer: NodeJS.Timeout | null = null;
+  private readonly wakeups = new Set<NodeJS.Timeout>();
+  private running: Promise<void> | null = null;
+  private again = false;
+  private stopped = false;
+
+  constructor(
+    private readonly orm: Orm,
+    private readonly logger: Logger,
+    options: Partial<WebhookDeliveryOptions> = {},
+  ) {
+    this.options = { ...DEFAULT_WEBHOOK_DELIVERY, ...options };
+    if (this.options.leaseMs <= this.options.timeoutMs) throw new Error('webhook delivery: leaseMs must exceed timeoutMs');
+    if (this.options.maxAttempts < 1) throw new Error('webhook delivery: maxAttempts must be at least 1');
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.timer = setInterval(() => this.kick(), this.options.intervalMs);
+    this.kick();
+  }
+
+  /** Asks for a delivery round soon (coalesces with one already running). */
+  kick(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.drain()
+      .catch((err: unknown) => this.logger.error({ err }, 'webhook delivery round failed'))
+      .finally(() => {
+        this.running = null;
+        if (this.again) {
+          this.again = false;
+          this.kick();
+        }
+      });
+  }
+
+  /** Delivers until nothing due is left. */
+  async drain(): Promise<void> {
+    while (!this.stopped && (await this.deliverBatch()) === this.options.batchSize);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    for (const t of this.wakeups) clearTimeout(t);
+    this.wakeups.clear();
+    await this.running;
+  }
+
+  private async deliverBatch(): Promise<number> {
+    const claimed = await this.orm.em.fork().execute<ClaimedRow[]>(
+      `update notifications n set attempts = n.attempts + 1, next_attempt_at = now() + make_interval(secs => ?)
+       from webhooks w
+       where w.id = n.webhook_id and n.id in (
+         select id from notifications where status = 'PENDING' and channel = 'webhook' and next_attempt_at <= now()
+         order by next_attempt_at, id limit ? for update skip locked)
+       returning n.id, n.event_id, n.event_type, n.payload, n.attempts, w.url, w.secret, w.active`,
+      [this.options.leaseMs / 1000, this.options.batchSize],
+    );
+    const queue = [...claimed];
+    const workers = Array.from({ length: Math.min(this.options.concurrency, queue.length) }, async () => {
+      for (let row = queue.shift(); row; row = queue.shift()) {
+        try {
+          await this.deliver(row);
+        } catch (err) {
+          // Recording the result failed (database trouble): the lease runs out and the row is retried.
+          this.logger.error({ err, notificationId: String(row.id) }, 'could not record a webhook delivery');
+        }
+      }
+    });
+    await Promise.all(workers);
+    return claimed.length;
+  }
+
+  private async deliver(row: ClaimedRow): Promise<void> {
+    if (!row.active) return this.finish(row, 'FAILED', { ok: false, statusCode: null, error: 'webhook deactivated' });
+    if (row.attempts > this.options.maxAttempts) {
+      // Its last attempt's result was never recorded (the process stopped): give up.
+      return this.finish(row, 'FAILED', { ok: false, statusCode: null, error: `no result after ${this.options.maxAttempts} attempts` });
+    }
+    const result = await this.attempt(row);
+    if (result.ok) return this.finish(row, 'DELIVERED', result);
+    const log = { notificationId: String(row.id), eventId: row.event_id, eventType: row.event_type, url: row.url, attempt: row.attempts, error: result.error };
+    if (row.attempts >= this.options.maxAttempts) {
+      this.logger.error(log, 'ALERT: webhook delivery failed for good');
+      return this.finish(row, 'FAILED', result);
+    }
+    const delay = backoffMs(row.attempts, this.options.backoffBaseMs, this.options.backoffCapMs);
+    this.logger.warn({ ...log, retryInMs: delay }, 'webhook delivery failed; will retry');
+    await this.orm.em
+      .fork()
+      .execute(
+        `update notifications set last_error = ?, last_status_code = ?, next_attempt_at = now() + make_interval(secs => ?)
+         where id = ? and status = 'PENDING' and attempts = ?`,
+        [result.error, result.statusCode, delay / 1000, row.id, row.attempts],
+      );
+    // Wake up when the retry is due rather than at the next poll.
+    if (!this.stopped && delay < this.options.intervalMs * 20) {
+      const t = setTimeout(() => {
+        this.wakeups.delete(t);
+        this.kick();
+      }, delay + 5);
+      this.wakeups.add(t);
+    }
+  }
+
+  private async attempt(row: ClaimedRow): Promise<AttemptResult> {
+    const body = JSON.stringify(row.payload);
+    const timestamp = String(Math.floor(Date.now() / 1000));
+    try {
+      const res = await fetch(row.url, {
+        method: 'POST',
+        headers: {
+          'Content-Type': 'application/json',
+          'User-Agent': USER_AGENT,
+          'X-OMS-Event-Id': row.event_id,
+          'X-OMS-Event-Type': row.event_type,
+          'X-OMS-Timestamp': timestamp,
+          'X-OMS-Signature': signatureOf(row.secret, timestamp, body),
+          'X-OMS-Attempt': String(row.attempts),
+        },
+        body,
+        // A redirect is not followed (it could point anywhere): it counts as a failure.
+        redirect: 'manual',
+        signal: AbortSignal.timeout(this.options.timeoutMs),
+      });
+      await res.body?.cancel().catch(() => undefined);
+      if (res.status >= 200 && res.status < 300) return { ok: true, statusCode: res.status };
+      return { ok: false, statusCode: res.status, error: `HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}` };
+    } catch (err) {
+      const e = err as Error & { cause?: { message?: string; code?: string } };
+      const error =
+        e.name === 'TimeoutError' ? `no answer within ${this.options.timeoutMs} ms` : `${e.message}${e.cause?.message ? `: ${e.cause.message}` : ''}`;
+      return { ok: false, statusCode: null, error: error.slice(0, 2000) };
+    }
+  }
+
+  private async finish(row: ClaimedRow, status: 'DELIVERED' | 'FAILED', result: AttemptResult): Promise<void> {
+    await this.orm.em.fork().execute(
+      `update notifications set status = ?, last_status_code = ?, last_error = ?, next_attempt_at = null,
+         delivered_at = ${status === 'DELIVERED' ? 'now()' : 'null'}
+       where id = ? and status = 'PENDING' and attempts = ?`,
+      [status, result.statusCode, result.ok ? null : result.error, row.id, row.attempts],
+    );
+  }
+}
+
+/** A delivery service over the subscriber's deps (tests pass small backoffs and attempt limits). */
+export function createWebhookDelivery(deps: ServiceDeps, options: Partial<WebhookDeliveryOptions> = {}): WebhookDelivery {
+  return new WebhookDelivery(deps.orm, deps.logger, options);
+}

@@ -1,0 +1,149 @@
+/**
+ * The outbox relay against real PostgreSQL and JetStream, in a database and subject
+ * prefix of this file's own (so no other test's relay takes its rows): a relay killed
+ * between publish and mark loses and duplicates nothing; two relays side by side
+ * publish everything once, in order per aggregate; LISTEN/NOTIFY wakes the relay; a
+ * failing publish holds back only its own aggregate.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { randomUUID } from 'node:crypto';
+import { appendEvents, draft } from '../../events/outbox';
+import { OutboxRelay } from '../../events/relay';
+import { connectMessaging, Topology, type Messaging } from '../../messaging/nats';
+import { connectDatabase, dropDatabase, type Orm } from '../../persistence/orm';
+import { createLogger } from '../../runtime/logger';
+import { setupMessaging } from '../../scripts/setup-messaging';
+import { eventually, streamEvents } from '../support/pipeline';
+
+const logger = createLogger('relay-test', 'silent');
+const prefix = `${process.env.EVENTS_PREFIX}_relay`;
+const databaseUrl = (() => {
+  const u = new URL(process.env.DATABASE_URL as string);
+  u.pathname = `${u.pathname}_relay`;
+  return u.toString();
+})();
+
+let orm: Orm;
+let messaging: Messaging;
+const topology = new Topology(prefix);
+const relays: OutboxRelay[] = [];
+
+beforeAll(async () => {
+  orm = await connectDatabase(databaseUrl);
+  await setupMessaging({ NATS_URL: process.env.NATS_URL ?? 'nats://127.0.0.1:4222', EVENTS_PREFIX: prefix });
+  messaging = await connectMessaging(process.env.NATS_URL ?? 'nats://127.0.0.1:4222', 'relay-test');
+});
+afterAll(async () => {
+  for (const r of relays) await r.stop();
+  await messaging?.nc.close();
+  await orm?.close();
+  await dropDatabase(databaseUrl);
+});
+
+function relay(opts: { batchSize?: number; pollIntervalMs?: number } = {}): OutboxRelay {
+  const r = new OutboxRelay(orm, messaging.js, topology, logger, { databaseUrl, ...opts });
+  relays.push(r);
+  return r;
+}
+
+/** Appends `count` funds.deposited events for one account (one aggregate), in one transaction each. */
+async function deposits(accountId: string, count: number): Promise<void> {
+  for (let i = 0; i < count; i++) {
+    await orm.em.fork().transactional((em) =>
+      appendEvents(em, `test:${accountId}:${i}`, [draft('funds.deposited', { accountId, asset: 'USD', amount: String(i + 1), reference: `r${i}`, transactionId: String(i) })], {
+        correlationId: 'relay-test',
+        causationId: null,
+      }),
+    );
+  }
+}
+
+const stored = (accountId: string) => streamEvents({ messaging, topology }, 'funds', `funds.deposited.${accountId}`);
+const unpublished = async (accountId: string) =>
+  Number((await orm.em.fork().execute<{ n: string }[]>('select count(*) as n from outbox where aggregate_id = ? and published_at is null', [accountId]))[0].n);
+
+describe('outbox relay', () => {
+  it('a relay killed between publish and mark loses nothing and duplicates nothing', async () => {
+    const account = randomUUID();
+    await deposits(account, 5);
+    await expect(relay().publishBatch({ beforeMark: () => Promise.reject(new Error('killed after publishing, before marking')) })).rejects.toThrow('killed');
+    // Its transaction rolled back: the rows are unpublished, but JetStream has the messages.
+    expect(await unpublished(account)).toBe(5);
+    expect(await stored(account)).toHaveLength(5);
+
+    await relay().drain(); // the next relay publishes the same ids again
+    expect(await unpublished(account)).toBe(0);
+    const events = await stored(account);
+    expect(events.map((e) => e.event.sequence)).toEqual([1, 2, 3, 4, 5]);
+    expect(new Set(events.map((e) => e.msgId)).size).toBe(5);
+    for (const e of events) expect(e.msgId).toBe(e.event.eventId);
+  });
+
+  it('two relays side by side publish every event once, each aggregate in order', async () => {
+    const accounts = Array.from({ length: 8 }, () => randomUUID());
+    // Interleave the aggregates' events in the outbox.
+    for (let round = 0; round < 15; round++) {
+      await Promise.all(
+        accounts.map((a) =>
+          orm.em.fork().transactional((em) =>
+            appendEvents(em, `side:${a}:${round}`, [draft('funds.deposited', { accountId: a, asset: 'USD', amount: '1', reference: `r${round}`, transactionId: String(round) })], {
+              correlationId: null,
+              causationId: null,
+            }),
+          ),
+        ),
+      );
+    }
+    const [a, b] = [relay({ batchSize: 7 }), relay({ batchSize: 7 })];
+    await eventually(
+      async () => {
+        await Promise.all([a.drain(), b.drain()]);
+        return Promise.all(accounts.map(unpublished));
+      },
+      (left) => left.every((n) => n === 0),
+    );
+    for (const acc of accounts) {
+      const events = await stored(acc);
+      expect(events.map((e) => e.event.sequence)).toEqual(Array.from({ length: 15 }, (_, i) => i + 1));
+    }
+  });
+
+  it('wakes on NOTIFY without waiting for its poll', async () => {
+    const r = relay({ pollIntervalMs: 600_000 });
+    await r.start();
+    const account = randomUUID();
+    await deposits(account, 2);
+    const events = await eventually(() => stored(account), (e) => e.length === 2, 5_000);
+    expect(events.map((e) => e.event.sequence)).toEqual([1, 2]);
+    await r.stop();
+  });
+
+  it('a publish that fails holds back only its own aggregate', async () => {
+    const stuck = randomUUID();
+    const fine = randomUUID();
+    // An event whose subject no stream takes: JetStream refuses it.
+    await orm.em.fork().execute(
+      `insert into outbox (event_id, event_type, subject, aggregate_type, aggregate_id, sequence, envelope)
+       values (?, 'funds.deposited', 'nowhere.at.all', 'funds', ?, 1, '{}'::jsonb)`,
+      [randomUUID(), stuck],
+    );
+    await orm.em.fork().execute(`insert into event_sequences values ('funds', ?, 1)`, [stuck]);
+    await deposits(stuck, 1); // its sequence 2 must wait for sequence 1
+    await deposits(fine, 2);
+    await relay({ batchSize: 50 }).drain();
+    expect(await stored(fine)).toHaveLength(2);
+    expect(await stored(stuck)).toHaveLength(0);
+    const rows = await orm.em
+      .fork()
+      .execute<{ sequence: number; publish_attempts: number; last_error: string | null }[]>(
+        'select sequence, publish_attempts, last_error from outbox where aggregate_id = ? order by sequence',
+        [stuck],
+      );
+    expect(rows.map((r) => [r.sequence, r.publish_attempts])).toEqual([
+      [1, 1],
+      [2, 0],
+    ]);
+    expect(rows[0].last_error).toBeTruthy();
+    await orm.em.fork().execute('delete from outbox where aggregate_id = ?', [stuck]);
+  });
+});
