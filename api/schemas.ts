@@ -4,42 +4,50 @@
  * decimal strings; nothing downstream sees a JS number for money or quantity.
  */
 import { z } from 'zod';
-import { dec, isStorable, str } from '../domain/decimal';
+import { dec, isStorable, str, type Decimal } from '../domain/decimal';
 import { ORDER_SIDES, ORDER_STATUSES, ORDER_TYPES, TIME_IN_FORCE } from '../domain/order';
 
-const positiveDecimal = z.union([z.string(), z.number()]).transform((v, ctx) => {
-  let d;
-  try {
-    d = dec(v);
-  } catch {
-    ctx.addIssue({ code: 'custom', message: 'must be a decimal number, e.g. "12.5"' });
-    return z.NEVER;
-  }
-  if (!d.isPositive() || d.isZero()) {
-    ctx.addIssue({ code: 'custom', message: 'must be greater than 0' });
-    return z.NEVER;
-  }
-  if (!isStorable(d)) {
-    ctx.addIssue({ code: 'custom', message: 'must have at most 18 decimal places and 20 integer digits' });
-    return z.NEVER;
-  }
-  return str(d);
-});
+/**
+ * A decimal given as a string (exact) or a JSON number, out as a canonical string;
+ * `rule` returns why an otherwise valid decimal is refused, or null.
+ */
+function decimalInput(rule: (d: Decimal) => string | null) {
+  return z.union([z.string(), z.number()]).transform((v, ctx) => {
+    let d: Decimal;
+    try {
+      d = dec(v);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'must be a decimal number, e.g. "12.5"' });
+      return z.NEVER;
+    }
+    const refusal = rule(d) ?? (isStorable(d) ? null : 'must have at most 18 decimal places and 20 integer digits');
+    if (refusal) {
+      ctx.addIssue({ code: 'custom', message: refusal });
+      return z.NEVER;
+    }
+    return str(d);
+  });
+}
 
-const nonNegativeDecimal = z.union([z.string(), z.number()]).transform((v, ctx) => {
-  let d;
-  try {
-    d = dec(v);
-  } catch {
-    ctx.addIssue({ code: 'custom', message: 'must be a decimal number, e.g. "12.5"' });
-    return z.NEVER;
-  }
-  if (d.isNegative() || !isStorable(d)) {
-    ctx.addIssue({ code: 'custom', message: 'must be 0 or more, with at most 18 decimal places' });
-    return z.NEVER;
-  }
-  return str(d);
-});
+const positiveDecimal = decimalInput((d) => (d.isPositive() && !d.isZero() ? null : 'must be greater than 0'));
+const nonNegativeDecimal = decimalInput((d) => (d.isNegative() ? 'must be 0 or more' : null));
+
+/** A query parameter listing allowed values, comma-separated (`?status=A,B`); optional. */
+export function commaList<const T extends string>(allowed: readonly T[], what: string, normalize: (s: string) => string = (s) => s) {
+  return z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (!v) return undefined;
+      const values = v.split(',').map((s) => normalize(s.trim()));
+      const unknown = values.filter((s) => !(allowed as readonly string[]).includes(s));
+      if (unknown.length) {
+        ctx.addIssue({ code: 'custom', message: `unknown ${what} ${unknown.join(', ')}; one or more of ${allowed.join(', ')}` });
+        return z.NEVER;
+      }
+      return values as T[];
+    });
+}
 
 /** An identifier chosen by the client: printable, no spaces, 1..64 characters. */
 const clientId = z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 . _ : -');
@@ -77,19 +85,7 @@ export const cancelOrderBody = z
 
 export const listOrdersQuery = z.object({
   accountId: uuid.optional(),
-  status: z
-    .string()
-    .optional()
-    .transform((v, ctx) => {
-      if (!v) return undefined;
-      const statuses = v.split(',').map((s) => s.trim().toUpperCase());
-      const bad = statuses.filter((s) => !(ORDER_STATUSES as readonly string[]).includes(s));
-      if (bad.length) {
-        ctx.addIssue({ code: 'custom', message: `unknown status ${bad.join(', ')}; one or more of ${ORDER_STATUSES.join(', ')}` });
-        return z.NEVER;
-      }
-      return statuses as (typeof ORDER_STATUSES)[number][];
-    }),
+  status: commaList(ORDER_STATUSES, 'status', (s) => s.toUpperCase()),
   limit: z.coerce.number().int().min(1).max(500).default(100),
   before: z.string().optional(),
 });

@@ -4,34 +4,18 @@
  * then closes its connections.
  */
 import type { Server } from 'node:http';
-import { loadConfig } from '../config';
-import { connectMessaging, Topology } from '../messaging/nats';
-import { assertMigrated, initOrm } from '../persistence/orm';
-import { Lifecycle, runMain } from '../runtime/lifecycle';
-import { createLogger } from '../runtime/logger';
+import { Topology } from '../messaging/nats';
+import { runProcess } from '../runtime/process';
 import { connectTemporalClient } from '../runtime/temporal';
 import { FillDispatcher } from '../venue/fill-dispatcher';
 import { SimulatedVenue } from '../venue/simulated-venue';
 import { createApp } from './app';
 import { OrderCommands } from './order-commands';
 
-const config = loadConfig();
-const logger = createLogger('api', config.LOG_LEVEL);
-
-runMain(logger, async () => {
-  const lifecycle = new Lifecycle(logger, config.SHUTDOWN_TIMEOUT_MS);
-  lifecycle.handleSignals();
-
-  const orm = await initOrm(config.DATABASE_URL);
-  lifecycle.onShutdown('database', () => orm.close());
-  await assertMigrated(orm);
-
+runProcess('api', async ({ config, logger, lifecycle, orm, messaging }) => {
   const client = await connectTemporalClient(config);
   lifecycle.onShutdown('temporal client', () => client.connection.close());
-
-  const messaging = await connectMessaging(config.NATS_URL, 'order-service-api');
-  lifecycle.onShutdown('nats', () => messaging.nc.drain());
-
+  const nats = await messaging('order-service-api');
   const venue = new SimulatedVenue(orm);
   const dispatcher = new FillDispatcher(orm, client, logger.child({ component: 'fill-dispatcher' }), {
     intervalMs: config.VENUE_REDELIVERY_INTERVAL_MS,
@@ -46,12 +30,12 @@ runMain(logger, async () => {
     venue,
     dispatcher,
     logger,
-    messaging,
+    messaging: nats,
     topology: new Topology(config.EVENTS_PREFIX),
     health: [
       { name: 'temporal', check: async () => void (await client.workflowService.getSystemInfo({})) },
       { name: 'postgres', check: async () => void (await orm.em.fork().execute('select 1')) },
-      { name: 'nats', check: async () => void (await messaging.jsm.getAccountInfo()) },
+      { name: 'nats', check: async () => void (await nats.jsm.getAccountInfo()) },
     ],
   });
 

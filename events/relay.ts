@@ -18,6 +18,7 @@ import { Client as PgClient } from 'pg';
 import type { Topology } from '../messaging/nats';
 import type { Orm } from '../persistence/orm';
 import type { Logger } from '../runtime/logger';
+import { Pump } from '../runtime/pump';
 import { OUTBOX_CHANNEL } from './outbox';
 
 interface OutboxRow {
@@ -49,10 +50,7 @@ export interface BatchResult {
 
 export class OutboxRelay {
   private listener: PgClient | null = null;
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
-  private again = false;
-  private stopped = false;
+  private readonly pump: Pump;
   private readonly batchSize: number;
 
   constructor(
@@ -63,17 +61,20 @@ export class OutboxRelay {
     private readonly options: RelayOptions,
   ) {
     this.batchSize = options.batchSize ?? 200;
+    this.pump = new Pump(
+      () => this.drain(),
+      (err) => this.logger.error({ err }, 'outbox relay round failed'),
+    );
   }
 
   async start(): Promise<void> {
-    this.timer = setInterval(() => this.kick(), this.options.pollIntervalMs ?? 1_000);
     await this.listen();
-    this.kick();
+    this.pump.start(this.options.pollIntervalMs ?? 1_000);
   }
 
   /** LISTEN for new outbox rows; on a lost connection, polling carries on and we listen again. */
   private async listen(): Promise<void> {
-    if (this.stopped) return;
+    if (this.pump.isStopped) return;
     const client = new PgClient({ connectionString: this.options.databaseUrl });
     client.on('notification', () => this.kick());
     client.on('error', (err) => {
@@ -94,36 +95,20 @@ export class OutboxRelay {
   }
 
   kick(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = this.drain()
-      .catch((err: unknown) => this.logger.error({ err }, 'outbox relay round failed'))
-      .then(() => undefined)
-      .finally(() => {
-        this.running = null;
-        if (this.again) {
-          this.again = false;
-          this.kick();
-        }
-      });
+    this.pump.kick();
   }
 
   /** Publishes until the outbox holds nothing this relay can take. */
   async drain(): Promise<void> {
     for (;;) {
-      if (this.stopped) return;
+      if (this.pump.isStopped) return;
       const r = await this.publishBatch();
       if (r.claimed < this.batchSize || r.published === 0) return;
     }
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
-    await this.running;
+    await this.pump.stop();
     await this.listener?.end().catch(() => undefined);
   }
 

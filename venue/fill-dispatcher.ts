@@ -14,6 +14,7 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { str } from '../domain/decimal';
 import type { Orm } from '../persistence/orm';
 import type { Logger } from '../runtime/logger';
+import { forEachConcurrently, Pump } from '../runtime/pump';
 import { applyFillUpdate, orderWorkflowId, type ApplyFillResult } from '../workflows/order/definitions';
 
 interface PendingFill {
@@ -39,10 +40,7 @@ export interface FillDispatcherOptions {
 }
 
 export class FillDispatcher {
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
-  private again = false;
-  private stopped = false;
+  private readonly pump: Pump;
   private readonly batchSize: number;
   private readonly concurrency: number;
   private readonly leaseSeconds: number;
@@ -56,40 +54,28 @@ export class FillDispatcher {
     this.batchSize = options.batchSize ?? 200;
     this.concurrency = options.concurrency ?? 8;
     this.leaseSeconds = options.leaseSeconds ?? 60;
+    this.pump = new Pump(
+      () => this.drain(),
+      (err) => this.logger.error({ err }, 'fill delivery round failed'),
+    );
   }
 
   start(): void {
-    this.timer = setInterval(() => this.kick(), this.options.intervalMs);
-    this.kick();
+    this.pump.start(this.options.intervalMs);
   }
 
   /** Asks for a delivery round soon (coalesces with one already running). */
   kick(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = this.drain()
-      .catch((err: unknown) => this.logger.error({ err }, 'fill delivery round failed'))
-      .finally(() => {
-        this.running = null;
-        if (this.again) {
-          this.again = false;
-          this.kick();
-        }
-      });
+    this.pump.kick();
   }
 
   /** Delivers until nothing due is left. Resolves when done (tests await it). */
   async drain(): Promise<void> {
-    while (!this.stopped && (await this.deliverBatch()) === this.batchSize);
+    while (!this.pump.isStopped && (await this.deliverBatch()) === this.batchSize);
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
-    await this.running;
+    await this.pump.stop();
   }
 
   private async deliverBatch(): Promise<number> {
@@ -105,13 +91,9 @@ export class FillDispatcher {
     for (const f of claimed.sort((a, b) => Number(BigInt(a.seq) - BigInt(b.seq)))) {
       byOrder.set(f.order_id, [...(byOrder.get(f.order_id) ?? []), f]);
     }
-    const queues = [...byOrder.values()];
-    const workers = Array.from({ length: Math.min(this.concurrency, queues.length) }, async () => {
-      for (let q = queues.shift(); q; q = queues.shift()) {
-        for (const fill of q) await this.deliver(fill);
-      }
+    await forEachConcurrently([...byOrder.values()], this.concurrency, async (fills) => {
+      for (const fill of fills) await this.deliver(fill);
     });
-    await Promise.all(workers);
     return claimed.length;
   }
 

@@ -3,24 +3,12 @@
  * lets in-flight activities finish (up to the grace time), then closes connections.
  */
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
-import { loadConfig } from '../config';
-import { initOrm, assertMigrated } from '../persistence/orm';
-import { Lifecycle, runMain } from '../runtime/lifecycle';
-import { createLogger } from '../runtime/logger';
+import { runProcess } from '../runtime/process';
 import { SimulatedVenue } from '../venue/simulated-venue';
 import { createOrderWorker } from './order-worker';
 
-const config = loadConfig();
-const logger = createLogger('worker', config.LOG_LEVEL);
-
-runMain(logger, async () => {
+runProcess('worker', async ({ config, logger, lifecycle, orm }) => {
   Runtime.install({ logger: new DefaultLogger(config.LOG_LEVEL === 'debug' ? 'DEBUG' : 'WARN'), shutdownSignals: [] });
-  const lifecycle = new Lifecycle(logger, config.SHUTDOWN_TIMEOUT_MS);
-
-  const orm = await initOrm(config.DATABASE_URL);
-  lifecycle.onShutdown('database', () => orm.close());
-  await assertMigrated(orm);
-
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   lifecycle.onShutdown('temporal connection', () => connection.close());
 
@@ -43,7 +31,6 @@ runMain(logger, async () => {
     worker.shutdown();
     await running;
   });
-  lifecycle.handleSignals();
   logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, temporal: config.TEMPORAL_ADDRESS }, 'worker polling');
   await running;
   if (!lifecycle.isStopping) await lifecycle.shutdown('worker stopped');

@@ -19,7 +19,7 @@ import { principalOf } from '../access';
 import { requireAccess } from '../auth';
 import type { ApiDeps, AppContext, AppState } from '../context';
 import { Problem } from '../problem';
-import { uuid } from '../schemas';
+import { commaList, uuid } from '../schemas';
 import { parse } from '../validate';
 
 const CURSOR_STREAMS = ['orders', 'funds', 'trades', 'accounts'] as const;
@@ -30,19 +30,7 @@ const HEARTBEAT_MS = 15_000;
 
 const eventsQuery = z.object({
   accountId: uuid.optional(),
-  types: z
-    .string()
-    .optional()
-    .transform((v, ctx) => {
-      if (!v) return undefined;
-      const types = v.split(',').map((t) => t.trim());
-      const unknown = types.filter((t) => !(EVENT_TYPES as string[]).includes(t));
-      if (unknown.length) {
-        ctx.addIssue({ code: 'custom', message: `unknown event type ${unknown.join(', ')}` });
-        return z.NEVER;
-      }
-      return types as EventType[];
-    }),
+  types: commaList(EVENT_TYPES, 'event type'),
   from: z.enum(['start', 'now']).default('now'),
 });
 

@@ -22,12 +22,11 @@ import {
   listWebhooks,
   MAX_WEBHOOKS_PER_ACCOUNT,
   NOTIFICATION_STATUSES,
-  type NotificationStatus,
 } from '../../subscribers/notification/store';
 import { accountFromPath } from '../access';
 import type { ApiDeps, AppContext, AppState } from '../context';
 import { Problem } from '../problem';
-import { uuid } from '../schemas';
+import { commaList, uuid } from '../schemas';
 import { parse } from '../validate';
 
 const MAX_URL_LENGTH = 2048;
@@ -56,19 +55,7 @@ export const webhookBody = z.object({
 
 export const notificationsQuery = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(100),
-  status: z
-    .string()
-    .optional()
-    .transform((v, ctx) => {
-      if (!v) return undefined;
-      const statuses = v.split(',').map((s) => s.trim().toUpperCase());
-      const bad = statuses.filter((s) => !(NOTIFICATION_STATUSES as readonly string[]).includes(s));
-      if (bad.length) {
-        ctx.addIssue({ code: 'custom', message: `unknown status ${bad.join(', ')}; one or more of ${NOTIFICATION_STATUSES.join(', ')}` });
-        return z.NEVER;
-      }
-      return statuses as NotificationStatus[];
-    }),
+  status: commaList(NOTIFICATION_STATUSES, 'status', (s) => s.toUpperCase()),
   before: z.string().regex(/^\d{1,18}$/, 'must be a notification id').optional(),
 });
 

@@ -35,6 +35,7 @@ import { createHmac } from 'node:crypto';
 import type { BackgroundService, ServiceDeps } from '../framework';
 import type { Orm } from '../../persistence/orm';
 import type { Logger } from '../../runtime/logger';
+import { forEachConcurrently, Pump } from '../../runtime/pump';
 
 export interface WebhookDeliveryOptions {
   /** How often the queue is polled for due deliveries. */
@@ -94,11 +95,8 @@ type AttemptResult = { ok: true; statusCode: number } | { ok: false; statusCode:
 export class WebhookDelivery implements BackgroundService {
   readonly name = 'webhook-delivery';
   readonly options: WebhookDeliveryOptions;
-  private timer: NodeJS.Timeout | null = null;
   private readonly wakeups = new Set<NodeJS.Timeout>();
-  private running: Promise<void> | null = null;
-  private again = false;
-  private stopped = false;
+  private readonly pump: Pump;
 
   constructor(
     private readonly orm: Orm,
@@ -108,44 +106,30 @@ export class WebhookDelivery implements BackgroundService {
     this.options = { ...DEFAULT_WEBHOOK_DELIVERY, ...options };
     if (this.options.leaseMs <= this.options.timeoutMs) throw new Error('webhook delivery: leaseMs must exceed timeoutMs');
     if (this.options.maxAttempts < 1) throw new Error('webhook delivery: maxAttempts must be at least 1');
+    this.pump = new Pump(
+      () => this.drain(),
+      (err) => this.logger.error({ err }, 'webhook delivery round failed'),
+    );
   }
 
   start(): void {
-    this.stopped = false;
-    this.timer = setInterval(() => this.kick(), this.options.intervalMs);
-    this.kick();
+    this.pump.start(this.options.intervalMs);
   }
 
   /** Asks for a delivery round soon (coalesces with one already running). */
   kick(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = this.drain()
-      .catch((err: unknown) => this.logger.error({ err }, 'webhook delivery round failed'))
-      .finally(() => {
-        this.running = null;
-        if (this.again) {
-          this.again = false;
-          this.kick();
-        }
-      });
+    this.pump.kick();
   }
 
   /** Delivers until nothing due is left. */
   async drain(): Promise<void> {
-    while (!this.stopped && (await this.deliverBatch()) === this.options.batchSize);
+    while (!this.pump.isStopped && (await this.deliverBatch()) === this.options.batchSize);
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
     for (const t of this.wakeups) clearTimeout(t);
     this.wakeups.clear();
-    await this.running;
+    await this.pump.stop();
   }
 
   private async deliverBatch(): Promise<number> {
@@ -158,18 +142,14 @@ export class WebhookDelivery implements BackgroundService {
        returning n.id, n.event_id, n.event_type, n.payload, n.attempts, w.url, w.secret, w.active`,
       [this.options.leaseMs / 1000, this.options.batchSize],
     );
-    const queue = [...claimed];
-    const workers = Array.from({ length: Math.min(this.options.concurrency, queue.length) }, async () => {
-      for (let row = queue.shift(); row; row = queue.shift()) {
-        try {
-          await this.deliver(row);
-        } catch (err) {
-          // Recording the result failed (database trouble): the lease runs out and the row is retried.
-          this.logger.error({ err, notificationId: String(row.id) }, 'could not record a webhook delivery');
-        }
+    await forEachConcurrently(claimed, this.options.concurrency, async (row) => {
+      try {
+        await this.deliver(row);
+      } catch (err) {
+        // Recording the result failed (database trouble): the lease runs out and the row is retried.
+        this.logger.error({ err, notificationId: String(row.id) }, 'could not record a webhook delivery');
       }
     });
-    await Promise.all(workers);
     return claimed.length;
   }
 
@@ -196,7 +176,7 @@ export class WebhookDelivery implements BackgroundService {
         [result.error, result.statusCode, delay / 1000, row.id, row.attempts],
       );
     // Wake up when the retry is due rather than at the next poll.
-    if (!this.stopped && delay < this.options.intervalMs * 20) {
+    if (!this.pump.isStopped && delay < this.options.intervalMs * 20) {
       const t = setTimeout(() => {
         this.wakeups.delete(t);
         this.kick();

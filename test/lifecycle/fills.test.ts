@@ -3,31 +3,23 @@
  * is refused and reported, and a tick's liquidity goes to resting orders in
  * price-time priority.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { applyFillUpdate, orderWorkflowId } from '../../workflows/order/definitions';
-import { balances, expectLedgerInvariants, fundedAccount, hasStatus, newInstrument, place, tick, waitForOrder } from '../support/fixtures';
+import { balances, checkedAccounts, hasStatus, newInstrument, place, tick, waitForOrder } from '../support/fixtures';
 import { startHarness, type Harness } from '../support/harness';
 import { recordHistory } from '../support/histories';
 
 let h: Harness;
-const accounts: string[] = [];
 
 beforeAll(async () => {
   h = await startHarness();
-});
-afterEach(async () => {
-  for (const a of accounts.splice(0)) await expectLedgerInvariants(h, a);
 });
 afterAll(async () => {
   await h?.close();
 });
 
-async function account(funds: Record<string, string>): Promise<string> {
-  const id = await fundedAccount(h, funds);
-  accounts.push(id);
-  return id;
-}
+const account = checkedAccounts(() => h);
 
 function fill(orderId: string, f: { tradeId?: string; quantity: string; price: string }) {
   return h.client.workflow.getHandle(orderWorkflowId(orderId)).executeUpdate(applyFillUpdate, {

@@ -1,27 +1,19 @@
 /** IOC, FOK, GTD and DAY, with real durable timers of a few seconds. */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { balances, expectLedgerInvariants, finalOrder, fundedAccount, hasStatus, newInstrument, place, statusPath, tick, waitForOrder } from '../support/fixtures';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { balances, checkedAccounts, finalOrder, hasStatus, newInstrument, place, statusPath, tick, waitForOrder } from '../support/fixtures';
 import { startHarness, type Harness } from '../support/harness';
 import { recordHistory } from '../support/histories';
 
 let h: Harness;
-const accounts: string[] = [];
 
 beforeAll(async () => {
   h = await startHarness();
-});
-afterEach(async () => {
-  for (const a of accounts.splice(0)) await expectLedgerInvariants(h, a);
 });
 afterAll(async () => {
   await h?.close();
 });
 
-async function account(funds: Record<string, string>): Promise<string> {
-  const id = await fundedAccount(h, funds);
-  accounts.push(id);
-  return id;
-}
+const account = checkedAccounts(() => h);
 
 describe('IOC', () => {
   it('fills what is available now and cancels the rest', async () => {

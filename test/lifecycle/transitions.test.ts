@@ -3,26 +3,14 @@
  * real database and the simulated venue, with the ledger checked to the last digit
  * and every invariant reconciled after each scenario.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ControlledVenue } from '../support/controlled-venue';
-import {
-  balances,
-  expectLedgerInvariants,
-  finalOrder,
-  fundedAccount,
-  hasStatus,
-  newInstrument,
-  place,
-  statusPath,
-  tick,
-  waitForOrder,
-} from '../support/fixtures';
+import { balances, checkedAccounts, finalOrder, hasStatus, newInstrument, place, statusPath, tick, waitForOrder } from '../support/fixtures';
 import { startHarness, type Harness } from '../support/harness';
 import { recordHistory } from '../support/histories';
 
 let h: Harness;
 let venue: ControlledVenue;
-const accounts: string[] = [];
 
 beforeAll(async () => {
   h = await startHarness({
@@ -31,9 +19,6 @@ beforeAll(async () => {
       return venue;
     },
   });
-});
-afterEach(async () => {
-  for (const a of accounts.splice(0)) await expectLedgerInvariants(h, a);
 });
 afterAll(async () => {
   await h?.close();
@@ -44,11 +29,7 @@ async function venueDeliveries(orderId: string): Promise<string[]> {
   return rows.map((r) => r.delivery);
 }
 
-async function account(funds: Record<string, string>): Promise<string> {
-  const id = await fundedAccount(h, funds);
-  accounts.push(id);
-  return id;
-}
+const account = checkedAccounts(() => h);
 
 describe('from NEW', () => {
   it('NEW -> ACCEPTED: a resting limit order locks quantity x limit', async () => {

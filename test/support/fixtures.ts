@@ -1,6 +1,6 @@
 /** Scenario helpers for integration tests: accounts, deposits, orders, ticks, waiting. */
 import { randomUUID } from 'node:crypto';
-import { expect } from '@jest/globals';
+import { afterEach, expect } from '@jest/globals';
 import type { OrderSnapshot, OrderStatus, PlaceOrderRequest } from '../../domain/order';
 import { createAccount, deposit, getAccountView } from '../../persistence/accounts';
 import { reconcile } from '../../persistence/reconciliation';
@@ -119,4 +119,20 @@ export async function statusPath(h: Harness, orderId: string): Promise<string[]>
 /** Runs fn, which must not settle before `ms`; used to assert that something waits. */
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/**
+ * For a test file: a funded-account maker whose accounts get every invariant checked
+ * (ledger and events) after each test.
+ */
+export function checkedAccounts(harness: () => Harness): (funds: Record<string, string>) => Promise<string> {
+  const created: string[] = [];
+  afterEach(async () => {
+    for (const a of created.splice(0)) await expectLedgerInvariants(harness(), a);
+  });
+  return async (funds) => {
+    const id = await fundedAccount(harness(), funds);
+    created.push(id);
+    return id;
+  };
 }
