@@ -8,18 +8,24 @@ import { randomUUID } from 'node:crypto';
 import { applyFillUpdate, orderWorkflowId } from '../../workflows/order/definitions';
 import { balances, checkedAccounts, hasStatus, newInstrument, place, tick, waitForOrder } from '../support/fixtures';
 import { startHarness, type Harness } from '../support/harness';
+import { startPipeline, type Pipeline } from '../support/pipeline';
+import { portfolioSubscriber } from '../../subscribers/portfolio';
 import { recordHistory } from '../support/histories';
 
 let h: Harness;
+let p: Pipeline;
 
 beforeAll(async () => {
   h = await startHarness();
+  // The relay and the portfolio: every scenario also checks the portfolio against the ledger.
+  p = await startPipeline(h, { subscribers: [portfolioSubscriber] });
 });
 afterAll(async () => {
+  await p?.close();
   await h?.close();
 });
 
-const account = checkedAccounts(() => h);
+const account = checkedAccounts(() => h, { portfolio: true });
 
 function fill(orderId: string, f: { tradeId?: string; quantity: string; price: string }) {
   return h.client.workflow.getHandle(orderWorkflowId(orderId)).executeUpdate(applyFillUpdate, {

@@ -2,18 +2,24 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { balances, checkedAccounts, finalOrder, hasStatus, newInstrument, place, statusPath, tick, waitForOrder } from '../support/fixtures';
 import { startHarness, type Harness } from '../support/harness';
+import { startPipeline, type Pipeline } from '../support/pipeline';
+import { portfolioSubscriber } from '../../subscribers/portfolio';
 import { recordHistory } from '../support/histories';
 
 let h: Harness;
+let p: Pipeline;
 
 beforeAll(async () => {
   h = await startHarness();
+  // The relay and the portfolio: every scenario also checks the portfolio against the ledger.
+  p = await startPipeline(h, { subscribers: [portfolioSubscriber] });
 });
 afterAll(async () => {
+  await p?.close();
   await h?.close();
 });
 
-const account = checkedAccounts(() => h);
+const account = checkedAccounts(() => h, { portfolio: true });
 
 describe('IOC', () => {
   it('fills what is available now and cancels the rest', async () => {

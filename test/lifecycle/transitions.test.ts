@@ -7,9 +7,12 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ControlledVenue } from '../support/controlled-venue';
 import { balances, checkedAccounts, finalOrder, hasStatus, newInstrument, place, statusPath, tick, waitForOrder } from '../support/fixtures';
 import { startHarness, type Harness } from '../support/harness';
+import { startPipeline, type Pipeline } from '../support/pipeline';
+import { portfolioSubscriber } from '../../subscribers/portfolio';
 import { recordHistory } from '../support/histories';
 
 let h: Harness;
+let p: Pipeline;
 let venue: ControlledVenue;
 
 beforeAll(async () => {
@@ -19,8 +22,11 @@ beforeAll(async () => {
       return venue;
     },
   });
+  // The relay and the portfolio: every scenario also checks the portfolio against the ledger.
+  p = await startPipeline(h, { subscribers: [portfolioSubscriber] });
 });
 afterAll(async () => {
+  await p?.close();
   await h?.close();
 });
 
@@ -29,7 +35,7 @@ async function venueDeliveries(orderId: string): Promise<string[]> {
   return rows.map((r) => r.delivery);
 }
 
-const account = checkedAccounts(() => h);
+const account = checkedAccounts(() => h, { portfolio: true });
 
 describe('from NEW', () => {
   it('NEW -> ACCEPTED: a resting limit order locks quantity x limit', async () => {

@@ -6,6 +6,7 @@ import { createAccount, deposit, getAccountView } from '../../persistence/accoun
 import { reconcile } from '../../persistence/reconciliation';
 import { getOrderQuery, orderWorkflowId } from '../../workflows/order/definitions';
 import { expectEventsMatch } from './event-check';
+import { expectPortfolioMatchesLedger } from './portfolio-check';
 import type { Harness } from './harness';
 
 export async function fundedAccount(h: Harness, funds: Record<string, string>): Promise<string> {
@@ -123,12 +124,16 @@ export function sleep(ms: number): Promise<void> {
 
 /**
  * For a test file: a funded-account maker whose accounts get every invariant checked
- * (ledger and events) after each test.
+ * after each test: the ledger, the events, and (when the file runs the portfolio
+ * subscriber) the portfolio against the ledger.
  */
-export function checkedAccounts(harness: () => Harness): (funds: Record<string, string>) => Promise<string> {
+export function checkedAccounts(harness: () => Harness, opts: { portfolio?: boolean } = {}): (funds: Record<string, string>) => Promise<string> {
   const created: string[] = [];
   afterEach(async () => {
-    for (const a of created.splice(0)) await expectLedgerInvariants(harness(), a);
+    for (const a of created.splice(0)) {
+      await expectLedgerInvariants(harness(), a);
+      if (opts.portfolio) await expectPortfolioMatchesLedger(harness(), a);
+    }
   });
   return async (funds) => {
     const id = await fundedAccount(harness(), funds);
