@@ -2,11 +2,15 @@
  * Brings the venue's fills to their order workflows, as `applyFill` updates.
  *
  * A tick's fills are committed with delivery PENDING in the same transaction as the
- * match; this dispatcher claims pending fills (FOR UPDATE SKIP LOCKED with a lease,
- * so several dispatchers can run side by side), delivers them in trade order per
- * order, and marks each DELIVERED once the workflow answered, or REFUSED when the
- * workflow refused it (an over-fill: logged as an error for the operator). Failures
- * to reach Temporal are retried with exponential backoff; no fill is ever dropped.
+ * match. This dispatcher leases whole venue orders that have due fills (FOR UPDATE
+ * SKIP LOCKED, then a lease time on the order row, so several dispatchers run side by
+ * side), and the lease holder alone delivers that order's pending fills, one after
+ * another in trade order, marking each DELIVERED once the workflow answered, or
+ * REFUSED when the workflow refused it (an over-fill: logged as an error for the
+ * operator). A failed delivery stops the order there: that fill and every later one
+ * of the order wait for the same backoff, so no later fill overtakes an earlier one
+ * (trade order holds by construction, across dispatchers and retries). Failures to
+ * reach Temporal are retried with exponential backoff; no fill is ever dropped.
  * The update id is derived from the trade id, so a re-delivery is deduplicated by
  * Temporal as well as by the workflow.
  */
@@ -26,6 +30,8 @@ interface PendingFill {
   seq: string;
   delivery_attempts: number;
   correlation_id: string | null;
+  /** Its next attempt is due now (not waiting for a backoff). */
+  due: boolean;
 }
 
 export interface FillDispatcherOptions {
@@ -33,7 +39,7 @@ export interface FillDispatcherOptions {
   batchSize?: number;
   /** Orders delivered to in parallel (fills of one order always go in sequence). */
   concurrency?: number;
-  /** How long a claim lasts before another dispatcher may take the fill over. */
+  /** How long an order's lease lasts before another dispatcher may take its fills over. */
   leaseSeconds?: number;
   /** How long one delivery may wait for the order's worker before it is retried later. */
   deliveryTimeoutMs?: number;
@@ -78,26 +84,45 @@ export class FillDispatcher {
     await this.pump.stop();
   }
 
+  /** Leases up to batchSize orders with due fills and delivers each one's fills in order. */
   private async deliverBatch(): Promise<number> {
-    const claimed = await this.orm.em.fork().execute<PendingFill[]>(
-      `update venue_fills set next_attempt_at = now() + make_interval(secs => ?), delivery_attempts = delivery_attempts + 1
-       where trade_id in (
-         select trade_id from venue_fills where delivery = 'PENDING' and next_attempt_at <= now()
-         order by seq limit ? for update skip locked)
-       returning trade_id, order_id, quantity, price, executed_at, seq, delivery_attempts, correlation_id`,
+    const leased = await this.orm.em.fork().execute<{ order_id: string }[]>(
+      `update venue_orders set fill_lease_until = now() + make_interval(secs => ?)
+       where order_id in (
+         select o.order_id from venue_orders o
+         where o.order_id in (select f.order_id from venue_fills f where f.delivery = 'PENDING' and f.next_attempt_at <= now())
+           and (o.fill_lease_until is null or o.fill_lease_until <= now())
+         limit ? for update of o skip locked)
+       returning order_id`,
       [this.leaseSeconds, this.batchSize],
     );
-    const byOrder = new Map<string, PendingFill[]>();
-    for (const f of claimed.sort((a, b) => Number(BigInt(a.seq) - BigInt(b.seq)))) {
-      byOrder.set(f.order_id, [...(byOrder.get(f.order_id) ?? []), f]);
-    }
-    await forEachConcurrently([...byOrder.values()], this.concurrency, async (fills) => {
-      for (const fill of fills) await this.deliver(fill);
-    });
-    return claimed.length;
+    await forEachConcurrently(leased, this.concurrency, (o) => this.deliverOrder(o.order_id));
+    return leased.length;
   }
 
-  private async deliver(fill: PendingFill): Promise<void> {
+  /** Delivers one leased order's pending fills in trade order, stopping at the first that fails. */
+  private async deliverOrder(orderId: string): Promise<void> {
+    const deliveryTimeoutMs = this.options.deliveryTimeoutMs ?? 10_000;
+    // Stop early enough that the lease cannot run out during a delivery.
+    const leaseEnds = Date.now() + this.leaseSeconds * 1_000 - deliveryTimeoutMs - 1_000;
+    try {
+      const fills = await this.orm.em.fork().execute<PendingFill[]>(
+        `select trade_id, order_id, quantity, price, executed_at, seq, delivery_attempts, correlation_id, next_attempt_at <= now() as due
+         from venue_fills where order_id = ? and delivery = 'PENDING' order by seq`,
+        [orderId],
+      );
+      for (const fill of fills) {
+        // An earlier fill still waiting for its backoff keeps every later one waiting too.
+        if (!fill.due || Date.now() > leaseEnds || this.pump.isStopped) return;
+        if (!(await this.deliver(fill, deliveryTimeoutMs))) return;
+      }
+    } finally {
+      await this.orm.em.fork().execute('update venue_orders set fill_lease_until = null where order_id = ?', [orderId]);
+    }
+  }
+
+  /** One delivery; false when it failed and the order's later fills must wait. */
+  private async deliver(fill: PendingFill, deliveryTimeoutMs: number): Promise<boolean> {
     const report = {
       tradeId: fill.trade_id,
       quantity: str(fill.quantity),
@@ -105,13 +130,16 @@ export class FillDispatcher {
       executedAt: new Date(fill.executed_at).toISOString(),
       correlationId: fill.correlation_id,
     };
+    const attempt = fill.delivery_attempts + 1;
+    await this.orm.em.fork().execute('update venue_fills set delivery_attempts = ? where trade_id = ?', [attempt, fill.trade_id]);
     try {
       const handle = this.client.workflow.getHandle(orderWorkflowId(fill.order_id));
-      const result: ApplyFillResult = await this.client.withDeadline(Date.now() + (this.options.deliveryTimeoutMs ?? 10_000), () =>
+      const result: ApplyFillResult = await this.client.withDeadline(Date.now() + deliveryTimeoutMs, () =>
         handle.executeUpdate(applyFillUpdate, { args: [report], updateId: `fill-${fill.trade_id}` }),
       );
       if (result.outcome === 'REFUSED') await this.refused(fill, result.reason ?? 'refused by the order');
       else await this.mark(fill, 'DELIVERED', null);
+      return true;
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) {
         // The order's workflow has closed: it applied the fill (from the venue's cancel
@@ -119,17 +147,19 @@ export class FillDispatcher {
         const [applied] = await this.orm.em.fork().execute<unknown[]>('select 1 from order_fills where trade_id = ?', [fill.trade_id]);
         if (applied) await this.mark(fill, 'DELIVERED', null);
         else await this.refused(fill, 'order workflow is closed');
-        return;
+        return true;
       }
-      const backoffSeconds = Math.min(300, 2 ** Math.min(fill.delivery_attempts, 8));
-      this.logger.warn({ err, tradeId: fill.trade_id, orderId: fill.order_id, attempt: fill.delivery_attempts }, 'fill delivery failed; will retry');
-      await this.orm.em
-        .fork()
-        .execute(`update venue_fills set last_error = ?, next_attempt_at = now() + make_interval(secs => ?) where trade_id = ?`, [
-          String((err as Error).message ?? err).slice(0, 2000),
-          backoffSeconds,
-          fill.trade_id,
-        ]);
+      const backoffSeconds = Math.min(300, 2 ** Math.min(attempt, 8));
+      this.logger.warn({ err, tradeId: fill.trade_id, orderId: fill.order_id, attempt }, 'fill delivery failed; will retry');
+      await this.orm.em.fork().transactional(async (em) => {
+        await em.execute('update venue_fills set last_error = ? where trade_id = ?', [String((err as Error).message ?? err).slice(0, 2000), fill.trade_id]);
+        // This fill and every later one of the order wait together.
+        await em.execute(
+          `update venue_fills set next_attempt_at = now() + make_interval(secs => ?) where order_id = ? and delivery = 'PENDING' and seq >= ?`,
+          [backoffSeconds, fill.order_id, fill.seq],
+        );
+      });
+      return false;
     }
   }
 

@@ -5,12 +5,15 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
+import type { Client } from '@temporalio/client';
 import { applyFillUpdate, orderWorkflowId } from '../../workflows/order/definitions';
-import { balances, checkedAccounts, hasStatus, newInstrument, place, tick, waitForOrder } from '../support/fixtures';
+import { balances, checkedAccounts, hasStatus, newInstrument, orderState, place, tick, waitForOrder } from '../support/fixtures';
 import { startHarness, type Harness } from '../support/harness';
 import { startPipeline, type Pipeline } from '../support/pipeline';
 import { portfolioSubscriber } from '../../subscribers/portfolio';
 import { recordHistory } from '../support/histories';
+import { FillDispatcher } from '../../venue/fill-dispatcher';
+import { createLogger } from '../../runtime/logger';
 
 let h: Harness;
 let p: Pipeline;
@@ -65,6 +68,53 @@ describe('fills', () => {
     const [row] = await h.orm.em.fork().execute<{ delivery: string }[]>('select delivery from venue_fills where order_id = ?', [o.orderId]);
     expect(row.delivery).toBe('DELIVERED');
     expect(await balances(h, a)).toEqual({ USD: { available: '900', locked: '0' }, [base]: { available: '1', locked: '0' } });
+  });
+
+  it('delivers an order\'s fills in trade order, also when a delivery fails', async () => {
+    const { symbol } = await newInstrument(h);
+    const a = await account({ USD: '1000' });
+    const o = await place(h, a, { symbol, side: 'BUY', quantity: '3', limitPrice: '100' });
+    // Three ticks, three fills waiting for delivery (not handed over yet).
+    for (const price of ['100', '99', '98']) await h.venue.recordTick({ symbol, price, liquidity: '1' });
+    const venueFills = async () =>
+      h.orm.em
+        .fork()
+        .execute<{ trade_id: string; delivery: string; last_error: string | null; waiting: boolean }[]>(
+          'select trade_id, delivery, last_error, next_attempt_at > now() as waiting from venue_fills where order_id = ? and not at_submission order by seq',
+          [o.orderId],
+        );
+    // A dispatcher whose first delivery cannot reach Temporal.
+    let failures = 1;
+    const flaky = {
+      withDeadline: h.client.withDeadline.bind(h.client),
+      workflow: {
+        getHandle: (id: string) => {
+          const real = h.client.workflow.getHandle(id);
+          return {
+            executeUpdate: (...args: Parameters<typeof real.executeUpdate>) =>
+              failures-- > 0 ? Promise.reject(new Error('temporal unreachable')) : real.executeUpdate(...args),
+          };
+        },
+      },
+    } as unknown as Client;
+    const dispatcher = new FillDispatcher(h.orm, flaky, createLogger('test', 'silent'), { intervalMs: 60_000 });
+    await dispatcher.drain();
+    // The first failed: the later two were not delivered past it, and all three wait.
+    const after = await venueFills();
+    expect(after.map((f) => [f.delivery, f.waiting])).toEqual([
+      ['PENDING', true],
+      ['PENDING', true],
+      ['PENDING', true],
+    ]);
+    expect(after[0].last_error).toMatch(/temporal unreachable/);
+    expect((await orderState(h, o.orderId)).fills).toEqual([]);
+    // When they are due again, they arrive in trade order.
+    await h.orm.em.fork().execute('update venue_fills set next_attempt_at = now() where order_id = ?', [o.orderId]);
+    await dispatcher.drain();
+    await dispatcher.stop();
+    const filled = await waitForOrder(h, o.orderId, hasStatus('FILLED'));
+    expect(filled.fills.map((f) => f.tradeId)).toEqual(after.map((f) => f.trade_id));
+    expect(filled.fills.map((f) => f.price)).toEqual(['100', '99', '98']);
   });
 
   it('refuses and reports an over-fill, and keeps working', async () => {
