@@ -76,7 +76,7 @@ export function createApp(deps: ApiDeps): Koa<AppState, AppContext> {
     systemRoutes(deps),
     accountRoutes(deps),
     orderRoutes(deps),
-    marketRoutes(deps),
+    ...(deps.venue ? [marketRoutes(deps, deps.venue)] : []),
     portfolioRoutes(deps),
     notificationRoutes(deps),
     reportRoutes(deps),

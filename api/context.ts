@@ -3,13 +3,12 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { ParameterizedContext } from 'koa';
 import type { RouterContext } from '@koa/router';
 import type { AppConfig } from '../config';
-import type { EventContext } from '../events/outbox';
+import type { EventContext } from '../domain/causation';
 import type { Messaging, Topology } from '../messaging/nats';
 import type { Orm } from '../persistence/orm';
 import type { Logger } from '../runtime/logger';
-import type { FillDispatcher } from '../venue/fill-dispatcher';
-import type { SimulatedVenue } from '../venue/simulated-venue';
-import type { OrderCommands } from './order-commands';
+import type { SimulatedVenue } from '../venue/simulated/venue';
+import type { OrderClient } from '../clients/order-client';
 
 export interface HealthCheck {
   name: string;
@@ -19,9 +18,9 @@ export interface HealthCheck {
 export interface ApiDeps {
   config: Pick<AppConfig, 'OPERATOR_API_KEY'>;
   orm: Orm;
-  orders: OrderCommands;
-  venue: SimulatedVenue;
-  dispatcher: Pick<FillDispatcher, 'kick'>;
+  orders: OrderClient;
+  /** The simulated venue, when it is the configured venue (its market routes are mounted then). */
+  venue: SimulatedVenue | null;
   health: HealthCheck[];
   logger: Logger;
   /** JetStream, for the live event stream (GET /events). */

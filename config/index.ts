@@ -35,6 +35,12 @@ export const configSchema = z.object({
     .string()
     .regex(/^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?$/, 'must be HH:MM or HH:MM:SS (UTC)')
     .default('21:00'),
+  /**
+   * The venue orders go to. `simulated` (the only adapter in this repository) keeps a
+   * book in PostgreSQL, takes market ticks at POST /market/ticks and runs its fill
+   * dispatcher as the `venue` process.
+   */
+  VENUE: z.enum(['simulated']).default('simulated'),
   /** A MARKET order locks and is protected at last price x (1 +/- collar). */
   MARKET_ORDER_COLLAR: decimalString.default('0.05'),
   /** How long POST /orders waits for validation and fund locking before answering 202. */

@@ -166,7 +166,7 @@ export class SettlementError extends Error {
  * for a BUY, from the proceeds for a SELL); a BUY filled below its lock price releases
  * the difference. The fill that completes the order consumes whatever is left locked.
  */
-export function settleFill(ctx: SettlementInput, fill: { quantity: string; price: string }): Settlement {
+export function fillSettlement(ctx: SettlementInput, fill: { quantity: string; price: string }): Settlement {
   const qty = dec(fill.quantity);
   const price = dec(fill.price);
   const leaves = dec(ctx.leavesQuantity);

@@ -4,11 +4,8 @@
  * outbox, and every subscriber validates what it receives; an event that does not
  * match (schema drift) is dead-lettered, never half-applied.
  *
- * Subjects: `orders.<action>.<accountId>.<orderId>`, `funds.<action>.<accountId>`,
- * `trades.executed.<accountId>.<symbol>`, `accounts.<action>.<accountId>` so a consumer
- * can take one event type across all aggregates (`orders.filled.>`) or everything of
- * one account (`orders.*.<accountId>.>`). Events of one aggregate are in one stream,
- * in order, with a gapless `sequence`.
+ * Which stream and subject each event goes to is in streams.ts. Events of one
+ * aggregate are in one stream, in order, with a gapless `sequence`.
  */
 import { z } from 'zod';
 import { ORDER_SIDES, ORDER_STATUSES, ORDER_TYPES, TIME_IN_FORCE } from '../domain/order';
@@ -154,25 +151,6 @@ export function parseEvent(raw: unknown): EventEnvelope {
     throw new EventSchemaError(`invalid ${env.data.eventType}@${env.data.eventVersion}: ${data.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   }
   return { ...env.data, data: data.data };
-}
-
-/** The subject an event is published on (before the deployment's prefix). */
-export function subjectFor(eventType: EventType, data: Record<string, unknown>): string {
-  const [domain, action] = eventType.split('.');
-  switch (CATALOGUE[eventType].aggregate) {
-    case 'order': {
-      const order = data.order as { accountId: string; orderId: string };
-      return `orders.${action}.${order.accountId}.${order.orderId}`;
-    }
-    case 'funds':
-      return `funds.${action}.${data.accountId as string}`;
-    case 'trades':
-      return `trades.${action}.${data.accountId as string}.${data.symbol as string}`;
-    case 'account':
-      return `accounts.${action}.${data.accountId as string}`;
-    default:
-      throw new Error(`no subject for ${domain}`);
-  }
 }
 
 /** The aggregate an event belongs to (its sequence counts within it). */

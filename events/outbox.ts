@@ -1,12 +1,14 @@
 /**
- * The transactional outbox (seed 004): events are written in the same PostgreSQL
+ * The transactional outbox: events are written in the same PostgreSQL
  * transaction as the state change they describe, with a gapless sequence per
  * aggregate, and published later by the relay. Nothing is published that did not
  * commit, and nothing that committed is lost.
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { v5 as uuidv5 } from 'uuid';
-import { aggregateIdFor, CATALOGUE, parseEvent, SOURCE, subjectFor, type EventData, type EventEnvelope, type EventType } from './catalogue';
+import type { EventContext } from '../domain/causation';
+import { aggregateIdFor, CATALOGUE, parseEvent, SOURCE, type EventData, type EventEnvelope, type EventType } from './catalogue';
+import { subjectFor } from './streams';
 
 /** Namespace for deterministic event ids (UUID v5 of the change's idempotency key). */
 const EVENT_ID_NAMESPACE = '0f4f1c0e-8a7b-4d55-9d0e-6f3a2b1c9e77';
@@ -18,12 +20,6 @@ export interface EventDraft<T extends EventType = EventType> {
   data: EventData<T>;
   /** Overrides the context's causationId (secondary events point at the primary one). */
   causationId?: string | null;
-}
-
-export interface EventContext {
-  correlationId: string | null;
-  causationId: string | null;
-  traceId?: string | null;
 }
 
 /** A typed draft (the data must match the event type's schema). */

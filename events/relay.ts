@@ -20,8 +20,8 @@
  */
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { Client as PgClient } from 'pg';
 import type { Topology } from '../messaging/nats';
+import { PgListener } from '../persistence/listen';
 import type { Orm } from '../persistence/orm';
 import type { Logger } from '../runtime/logger';
 import { Pump } from '../runtime/pump';
@@ -56,7 +56,7 @@ export interface BatchResult {
 }
 
 export class OutboxRelay {
-  private listener: PgClient | null = null;
+  private readonly listener: PgListener;
   private readonly pump: Pump;
   private readonly batchSize: number;
 
@@ -72,33 +72,12 @@ export class OutboxRelay {
       () => this.drain(),
       (err) => this.logger.error({ err }, 'outbox relay round failed'),
     );
+    this.listener = new PgListener(options.databaseUrl, OUTBOX_CHANNEL, () => this.kick(), logger);
   }
 
   async start(): Promise<void> {
-    await this.listen();
+    await this.listener.start();
     this.pump.start(this.options.pollIntervalMs ?? 1_000);
-  }
-
-  /** LISTEN for new outbox rows; on a lost connection, polling carries on and we listen again. */
-  private async listen(): Promise<void> {
-    if (this.pump.isStopped) return;
-    const client = new PgClient({ connectionString: this.options.databaseUrl });
-    client.on('notification', () => this.kick());
-    client.on('error', (err) => {
-      this.logger.warn({ err }, 'outbox LISTEN connection lost; polling until it is back');
-      this.listener = null;
-      client.end().catch(() => undefined);
-      setTimeout(() => void this.listen().catch(() => undefined), 2_000).unref();
-    });
-    try {
-      await client.connect();
-      await client.query(`listen ${OUTBOX_CHANNEL}`);
-      this.listener = client;
-    } catch (err) {
-      this.logger.warn({ err }, 'could not LISTEN for outbox rows; polling, and trying again');
-      await client.end().catch(() => undefined);
-      setTimeout(() => void this.listen().catch(() => undefined), 2_000).unref();
-    }
   }
 
   kick(): void {
@@ -116,7 +95,7 @@ export class OutboxRelay {
 
   async stop(): Promise<void> {
     await this.pump.stop();
-    await this.listener?.end().catch(() => undefined);
+    await this.listener.stop();
   }
 
   /** One round: claim, publish in order per aggregate, mark what JetStream acknowledged. */

@@ -17,6 +17,7 @@ import {
   type StreamConfig,
 } from '@nats-io/jetstream';
 import { connect, nanos, type NatsConnection } from '@nats-io/transport-node';
+import type { Lifecycle } from '../runtime/lifecycle';
 
 export { nanos };
 
@@ -36,6 +37,13 @@ export async function connectMessaging(url: string, name: string): Promise<Messa
   const jsm = await jetstreamManager(nc);
   const js = jetstream(nc);
   return { nc, js, jsm };
+}
+
+/** A process's NATS connection, drained at shutdown. */
+export async function openMessaging(url: string, name: string, lifecycle: Lifecycle): Promise<Messaging> {
+  const m = await connectMessaging(url, name);
+  lifecycle.onShutdown('nats', () => m.nc.drain());
+  return m;
 }
 
 /** Subject and stream naming under a prefix (empty in production, run-unique in tests). */

@@ -1,14 +1,12 @@
 /**
- * Accounts, API keys, deposits and withdrawals, balances and the ledger view.
- * API keys are random 256-bit secrets shown once and stored as SHA-256 hashes.
+ * Accounts, API keys, balances and the ledger view (the rows; the movements that
+ * change them are units of work in activities/accounts.ts). API keys are random
+ * 256-bit secrets shown once and stored as SHA-256 hashes.
  */
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { str } from '../domain/decimal';
-import { depositPostings, withdrawalPostings } from '../domain/funds';
-import { appendEvents, draft, type EventContext } from '../events/outbox';
 import { Account, Asset, Balance, LedgerEntry, LedgerTransaction } from './entities';
-import { postLedgerTransaction } from './ledger';
 
 export function hashApiKey(key: string): string {
   return createHash('sha256').update(key, 'utf8').digest('hex');
@@ -26,15 +24,10 @@ export interface AccountView {
   balances: { asset: string; available: string; locked: string }[];
 }
 
-export async function createAccount(em: EntityManager, name: string, ctx: EventContext): Promise<{ id: string; name: string; apiKey: string }> {
-  const apiKey = newApiKey();
-  const id = randomUUID();
-  await em.transactional(async (tx) => {
-    tx.create(Account, { id, name, apiKeyHash: hashApiKey(apiKey), status: 'ACTIVE', createdAt: new Date() });
-    await tx.flush();
-    await appendEvents(tx, `account:${id}:created`, [draft('account.created', { accountId: id, name })], ctx);
-  });
-  return { id, name, apiKey };
+/** Inserts a new account with the hash of its API key. */
+export async function insertAccount(em: EntityManager, account: { id: string; name: string; apiKey: string }): Promise<void> {
+  em.create(Account, { id: account.id, name: account.name, apiKeyHash: hashApiKey(account.apiKey), status: 'ACTIVE', createdAt: new Date() });
+  await em.flush();
 }
 
 export async function findAccountByKey(em: EntityManager, apiKey: string): Promise<Account | null> {
@@ -56,65 +49,6 @@ export async function getAccountView(em: EntityManager, accountId: string): Prom
 
 export async function findAsset(em: EntityManager, code: string): Promise<Asset | null> {
   return em.findOne(Asset, { code });
-}
-
-export interface FundsMovement {
-  accountId: string;
-  asset: string;
-  amount: string;
-  reference: string;
-}
-
-export interface FundsMovementResult {
-  transactionId: string;
-  /** False when the reference was seen before (nothing changed). */
-  created: boolean;
-}
-
-function fingerprint(kind: string, m: FundsMovement): string {
-  return [kind, m.accountId, m.asset, str(m.amount)].join('|');
-}
-
-/** A deposit; the same reference again adds nothing. */
-export async function deposit(em: EntityManager, m: FundsMovement, ctx: EventContext): Promise<FundsMovementResult> {
-  return em.transactional(async (tx) => {
-    const key = `deposit:${m.accountId}:${m.reference}`;
-    const posted = await postLedgerTransaction(tx, {
-      idempotencyKey: key,
-      kind: 'DEPOSIT',
-      accountId: m.accountId,
-      orderId: null,
-      reference: m.reference,
-      fingerprint: fingerprint('DEPOSIT', m),
-      postings: depositPostings(m.accountId, m.asset, m.amount),
-    });
-    if (posted.created) {
-      const data = { accountId: m.accountId, asset: m.asset, amount: str(m.amount), reference: m.reference, transactionId: posted.id };
-      await appendEvents(tx, key, [draft('funds.deposited', data)], ctx);
-    }
-    return { transactionId: posted.id, created: posted.created };
-  });
-}
-
-/** A withdrawal from what is available; InsufficientFundsError when it is not covered. */
-export async function withdraw(em: EntityManager, m: FundsMovement, ctx: EventContext): Promise<FundsMovementResult> {
-  return em.transactional(async (tx) => {
-    const key = `withdrawal:${m.accountId}:${m.reference}`;
-    const posted = await postLedgerTransaction(tx, {
-      idempotencyKey: key,
-      kind: 'WITHDRAWAL',
-      accountId: m.accountId,
-      orderId: null,
-      reference: m.reference,
-      fingerprint: fingerprint('WITHDRAWAL', m),
-      postings: withdrawalPostings(m.accountId, m.asset, m.amount),
-    });
-    if (posted.created) {
-      const data = { accountId: m.accountId, asset: m.asset, amount: str(m.amount), reference: m.reference, transactionId: posted.id };
-      await appendEvents(tx, key, [draft('funds.withdrawn', data)], ctx);
-    }
-    return { transactionId: posted.id, created: posted.created };
-  });
 }
 
 export interface LedgerEntryView {

@@ -9,6 +9,7 @@
  *   guard (`available + delta >= 0`), so of N concurrent locks only those the balance
  *   covers succeed. CHECK constraints and a commit-time trigger back this up.
  */
+import { createHash } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { Decimal, dec, str, ZERO } from '../domain/decimal';
 import { type Posting, unbalancedAssets } from '../domain/funds';
@@ -47,6 +48,15 @@ export interface LedgerTransactionInput {
 export interface PostedTransaction {
   id: string;
   created: boolean;
+}
+
+/**
+ * The content of a movement, as a fingerprint: what a retry under the same
+ * idempotency key must match (the key says which movement; this says what it moves).
+ */
+export function postingsFingerprint(kind: string, postings: Posting[]): string {
+  const lines = postings.map((p) => [p.book, p.accountId ?? '', p.asset, p.bucket ?? '', str(p.amount), p.kind].join('|')).sort();
+  return `${kind}:${createHash('sha256').update(lines.join('\n')).digest('hex')}`;
 }
 
 /** Posts a ledger transaction. `em` must be inside em.transactional(). */

@@ -7,6 +7,7 @@ import { Migrator } from '@mikro-orm/migrations';
 import { defineConfig, MikroORM, type Options } from '@mikro-orm/postgresql';
 import { Client } from 'pg';
 import { coreEntities } from './entities';
+import type { Lifecycle } from '../runtime/lifecycle';
 import { migrations } from './migrations';
 
 export type Orm = MikroORM;
@@ -113,4 +114,12 @@ export async function assertMigrated(orm: Orm): Promise<void> {
   if (pending.length > 0) {
     throw new Error(`database has ${pending.length} pending migration(s) (${pending.map((m) => m.name).join(', ')}): run npm run migrate`);
   }
+}
+
+/** A process's database: connected, closed at shutdown, refusing to run on pending migrations. */
+export async function openDatabase(databaseUrl: string, lifecycle: Lifecycle): Promise<Orm> {
+  const orm = await initOrm(databaseUrl);
+  lifecycle.onShutdown('database', () => orm.close());
+  await assertMigrated(orm);
+  return orm;
 }

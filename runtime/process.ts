@@ -1,10 +1,9 @@
 /**
- * How every long-running process starts: typed config, JSON logs, graceful shutdown
- * on SIGINT/SIGTERM, and the database (refusing to run on pending migrations).
+ * How every long-running process starts: typed config, JSON logs and graceful
+ * shutdown on SIGINT/SIGTERM. Each process's main.ts opens what it needs (database,
+ * NATS, Temporal) with the open* helpers, which register their own shutdown steps.
  */
 import { loadConfig, type AppConfig } from '../config';
-import { connectMessaging, type Messaging } from '../messaging/nats';
-import { assertMigrated, initOrm, type Orm } from '../persistence/orm';
 import { Lifecycle, runMain } from './lifecycle';
 import { createLogger, type Logger } from './logger';
 
@@ -12,9 +11,6 @@ export interface ProcessContext {
   config: AppConfig;
   logger: Logger;
   lifecycle: Lifecycle;
-  orm: Orm;
-  /** Connects to NATS; the connection is drained at shutdown. */
-  messaging(clientName: string): Promise<Messaging>;
 }
 
 export function runProcess(name: string, main: (ctx: ProcessContext) => Promise<void>): void {
@@ -23,14 +19,6 @@ export function runProcess(name: string, main: (ctx: ProcessContext) => Promise<
   runMain(logger, async () => {
     const lifecycle = new Lifecycle(logger, config.SHUTDOWN_TIMEOUT_MS);
     lifecycle.handleSignals();
-    const orm = await initOrm(config.DATABASE_URL);
-    lifecycle.onShutdown('database', () => orm.close());
-    await assertMigrated(orm);
-    const messaging = async (clientName: string) => {
-      const m = await connectMessaging(config.NATS_URL, clientName);
-      lifecycle.onShutdown('nats', () => m.nc.drain());
-      return m;
-    };
-    await main({ config, logger, lifecycle, orm, messaging });
+    await main({ config, logger, lifecycle });
   });
 }

@@ -16,16 +16,16 @@ import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
-import { OrderCommands } from '../api/order-commands';
+import { OrderClient } from '../clients/order-client';
 import { loadConfig } from '../config';
 import { OutboxRelay } from '../events/relay';
 import { connectMessaging, Topology } from '../messaging/nats';
-import { createAccount, deposit } from '../persistence/accounts';
+import { createAccount, deposit } from '../activities/accounts';
 import { connectDatabase, dropDatabase } from '../persistence/orm';
 import { createLogger } from '../runtime/logger';
-import { FillDispatcher } from '../venue/fill-dispatcher';
-import { SimulatedVenue } from '../venue/simulated-venue';
-import { createOrderWorker } from '../workers/order-worker';
+import { FillDispatcher } from '../workers/venue/fill-dispatcher';
+import { SimulatedVenue } from '../venue/simulated/venue';
+import { createOrderWorker } from '../workers/order/worker';
 import { ORDER_SEARCH_ATTRIBUTE_KEYS } from '../workflows/order/definitions';
 import { setupMessaging } from './setup-messaging';
 
@@ -70,8 +70,8 @@ async function main(): Promise<void> {
   const running = worker.run();
   const relay = new OutboxRelay(orm, messaging.js, new Topology(runId), logger, { databaseUrl });
   await relay.start();
-  const dispatcher = new FillDispatcher(orm, client, logger, { intervalMs: 200, concurrency: 16 });
-  const commands = new OrderCommands(client, taskQueue, 60_000, () => orm.em.fork());
+  const commands = new OrderClient(client, taskQueue, 60_000, () => orm.em.fork());
+  const dispatcher = new FillDispatcher(orm, commands, logger, { intervalMs: 200, concurrency: 16 });
 
   try {
     const ctx = { correlationId: 'bench', causationId: null };
@@ -109,7 +109,7 @@ async function main(): Promise<void> {
     // One tick fills every resting order; time until the read model shows them all FILLED.
     const t1 = Date.now();
     await venue.recordTick({ symbol: 'BTC-USD', price: '99', liquidity: null });
-    dispatcher.start();
+    await dispatcher.start();
     for (;;) {
       const [row] = await orm.em.fork().execute<{ n: string }[]>(`select count(*) as n from orders where account_id = ? and status = 'FILLED'`, [account]);
       if (Number(row.n) >= orders) break;

@@ -16,21 +16,15 @@ import { Connection } from '@temporalio/client';
 import { loadConfig } from '../config';
 import { connectDatabase } from '../persistence/orm';
 import { createLogger } from '../runtime/logger';
+import { backoffMs } from '../runtime/timing';
 import { ORDER_SEARCH_ATTRIBUTE_KEYS } from '../workflows/order/definitions';
-import { SUBSCRIBERS } from '../subscribers/registry';
+import { compiledMain, PROCESSES } from './processes';
 import { setupMessaging } from './setup-messaging';
 
 const config = loadConfig();
 const logger = createLogger('start', config.LOG_LEVEL);
 const DIST = resolve(__dirname, '..');
 
-/** The long-running processes, in start order (stopped in reverse). */
-const PROCESSES: { name: string; script: string; args?: string[] }[] = [
-  { name: 'worker', script: 'workers/main.js' },
-  { name: 'relay', script: 'events/relay-main.js' },
-  ...Object.keys(SUBSCRIBERS).map((name) => ({ name, script: 'subscribers/main.js', args: [name] })),
-  { name: 'api', script: 'api/server.js' },
-];
 
 const children = new Map<string, ChildProcess>();
 let stopping = false;
@@ -49,8 +43,8 @@ function exited(child: ChildProcess): Promise<void> {
   return new Promise((res) => (child.exitCode !== null || child.signalCode !== null ? res() : child.once('exit', () => res())));
 }
 
-function startProcess(name: string, script: string, args: string[] = [], restarts = 0): void {
-  const child = spawn(process.execPath, [join(DIST, script), ...args], { env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+function startProcess(name: string, script: string, restarts = 0): void {
+  const child = spawn(process.execPath, [join(DIST, script)], { env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
   children.set(name, child);
   pipe(name, child);
   const startedAt = Date.now();
@@ -58,9 +52,9 @@ function startProcess(name: string, script: string, args: string[] = [], restart
     if (stopping) return;
     // A crash is restarted with backoff; one that ran a while starts its count over.
     const n = Date.now() - startedAt > 60_000 ? 0 : restarts + 1;
-    const delay = Math.min(30_000, 1_000 * 2 ** Math.min(n, 5));
+    const delay = backoffMs(n + 1, 1_000, 30_000);
     logger.error({ process: name, code, signal, restartInMs: delay }, 'process exited; restarting');
-    setTimeout(() => !stopping && startProcess(name, script, args, n), delay).unref();
+    setTimeout(() => !stopping && startProcess(name, script, n), delay).unref();
   });
 }
 
@@ -170,7 +164,7 @@ async function main(): Promise<void> {
   await setupMessaging(config);
   logger.info('JetStream streams and consumers are in place');
 
-  for (const p of PROCESSES) startProcess(p.name, p.script, p.args);
+  for (const p of PROCESSES) startProcess(p.name, compiledMain(p));
 
   const host = config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST;
   const lines = [

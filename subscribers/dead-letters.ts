@@ -9,7 +9,7 @@
  * it comes back as a new dead letter.
  */
 import { DeliverPolicy } from '@nats-io/jetstream';
-import { STREAMS } from '../events/topology';
+import { STREAMS } from '../events/streams';
 import type { Messaging, Topology } from '../messaging/nats';
 import type { Orm } from '../persistence/orm';
 import type { DeadLetter } from './framework';

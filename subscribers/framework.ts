@@ -17,10 +17,11 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { AckPolicy, DeliverPolicy, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
 import { EventSchemaError, parseEvent, type EventEnvelope, type EventType } from '../events/catalogue';
-import { STREAMS, type StreamKey } from '../events/topology';
+import { STREAMS, type StreamKey } from '../events/streams';
 import { ensureConsumers, nanos, type ConsumerSpec, type Messaging, type Topology } from '../messaging/nats';
 import type { Orm } from '../persistence/orm';
 import type { Logger } from '../runtime/logger';
+import { backoffMs, sleep } from '../runtime/timing';
 
 export interface Subscription {
   stream: StreamKey;
@@ -173,7 +174,7 @@ export class Subscriber {
     this.options.onOutcome?.(event, outcome);
     if (outcome === 'held') m.nak(GAP_DELAY_MS);
     // Backoff by this event's failures (JetStream's delivery count also counts hold-backs).
-    else if (outcome === 'retry') m.nak(Math.min(30_000, 500 * 2 ** Math.min(attempts, 6)));
+    else if (outcome === 'retry') m.nak(backoffMs(attempts + 1, 500, 30_000));
     else m.ack();
   }
 
@@ -289,7 +290,7 @@ export class Subscriber {
       const { outcome, attempts } = await this.apply(event, 'stream');
       if (outcome === 'held') throw new Error(`rebuild of ${this.def.name} stopped: ${event.eventType} ${event.eventId} follows a missing event of its aggregate`);
       if (outcome !== 'retry') return;
-      await new Promise((r) => setTimeout(r, Math.min(5_000, 100 * 2 ** attempts)));
+      await sleep(backoffMs(attempts + 1, 100, 5_000));
     }
   }
 

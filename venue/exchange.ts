@@ -1,51 +1,9 @@
 /**
- * How the order service talks to a trading venue (seed 003's ExchangeAdapter).
- * Workflow-safe: types only. Both calls are idempotent by order id, since the
- * activities that make them are retried.
+ * The one thing the order path knows about a venue: an adapter that takes orders and
+ * cancels. The simulated venue (venue/simulated/) is one implementation; a real
+ * venue's connector would be another.
  */
-import type { OrderSide, OrderType, TimeInForce } from '../domain/order';
-
-export interface VenueOrderRequest {
-  orderId: string;
-  symbol: string;
-  side: OrderSide;
-  type: OrderType;
-  timeInForce: TimeInForce;
-  quantity: string;
-  limitPrice: string | null;
-  /** MARKET orders: the worst price the venue may fill at (the collar). */
-  protectionPrice: string | null;
-}
-
-export interface VenueFill {
-  tradeId: string;
-  orderId: string;
-  quantity: string;
-  price: string;
-  executedAt: string;
-}
-
-export interface VenueAck {
-  /**
-   * RESTING: in the book (possibly after immediate fills); FILLED: fully filled at
-   * once; CANCELLED: the unfilled rest of an IOC/FOK/MARKET order was cancelled;
-   * REJECTED: not accepted (e.g. a MARKET order with no market price).
-   */
-  status: 'RESTING' | 'FILLED' | 'CANCELLED' | 'REJECTED';
-  rejectReason: string | null;
-  /** Fills executed at submission. */
-  fills: VenueFill[];
-  remaining: string;
-}
-
-export interface VenueCancelResult {
-  /** Whether the order is (now) cancelled at the venue; false when it had already filled. */
-  cancelled: boolean;
-  reason: 'CANCELLED' | 'ALREADY_FILLED' | 'ALREADY_CLOSED' | 'UNKNOWN_ORDER' | 'REFUSED';
-  /** Every fill the venue executed for this order, so the caller can apply any still in flight. */
-  fills: VenueFill[];
-  remaining: string;
-}
+import type { VenueAck, VenueCancelResult, VenueOrderRequest } from '../domain/venue';
 
 export interface ExchangeAdapter {
   submitOrder(order: VenueOrderRequest): Promise<VenueAck>;

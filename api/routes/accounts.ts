@@ -1,10 +1,11 @@
 /** Accounts, deposits, withdrawals, balances and the ledger. */
 import Router from '@koa/router';
 import { dec } from '../../domain/decimal';
-import { createAccount, deposit, findAsset, getAccountView, ledgerEntries, withdraw, type FundsMovement } from '../../persistence/accounts';
+import { findAsset, getAccountView, ledgerEntries } from '../../persistence/accounts';
+import { createAccount, deposit, withdraw, type FundsMovement } from '../../activities/accounts';
 import { IdempotencyConflictError, InsufficientFundsError } from '../../persistence/ledger';
-import { accountFromPath, principalOf } from '../access';
-import { requireOperator } from '../auth';
+import { authenticate } from '../authentication';
+import { accountFromPath, requireOperator } from '../authorization';
 import type { ApiDeps, AppContext, AppState } from '../context';
 import { Problem } from '../problem';
 import { createAccountBody, fundsBody, ledgerQuery } from '../schemas';
@@ -14,7 +15,7 @@ export function accountRoutes(deps: ApiDeps): Router<AppState, AppContext> {
   const router = new Router<AppState, AppContext>();
 
   router.post('/accounts', async (ctx) => {
-    requireOperator(await principalOf(ctx, deps.config.OPERATOR_API_KEY));
+    requireOperator(await authenticate(ctx, deps.config.OPERATOR_API_KEY));
     const body = parse(createAccountBody, ctx.request.body);
     const account = await createAccount(ctx.state.em, body.name, ctx.state.events);
     ctx.state.logger.info({ accountId: account.id }, 'account created');

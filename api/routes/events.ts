@@ -13,10 +13,10 @@ import Router from '@koa/router';
 import { DeliverPolicy, type ConsumerMessages, type OrderedConsumerOptions } from '@nats-io/jetstream';
 import { z } from 'zod';
 import { CATALOGUE, EVENT_TYPES, type EventType } from '../../events/catalogue';
-import { STREAM_OF_AGGREGATE, STREAMS } from '../../events/topology';
+import { STREAM_OF_AGGREGATE, STREAMS } from '../../events/streams';
 import { Account } from '../../persistence/entities';
-import { principalOf } from '../access';
-import { requireAccess } from '../auth';
+import { authenticate } from '../authentication';
+import { requireAccess } from '../authorization';
 import type { ApiDeps, AppContext, AppState } from '../context';
 import { Problem } from '../problem';
 import { commaList, uuid } from '../schemas';
@@ -70,7 +70,7 @@ export function eventRoutes(deps: ApiDeps): Router<AppState, AppContext> {
   const router = new Router<AppState, AppContext>();
 
   router.get('/events', async (ctx) => {
-    const principal = await principalOf(ctx, deps.config.OPERATOR_API_KEY);
+    const principal = await authenticate(ctx, deps.config.OPERATOR_API_KEY);
     const q = parse(eventsQuery, ctx.query);
     const accountId = q.accountId ?? (principal.kind === 'account' ? principal.accountId : undefined);
     if (!accountId) throw Problem.field('accountId', 'is required with the operator key');

@@ -1,33 +1,37 @@
-/** The simulated venue's market data: operators post ticks, which match resting orders. */
+/**
+ * The simulated venue's market data: operators post ticks, which match resting orders;
+ * the venue process's fill dispatcher, woken by the venue's NOTIFY, delivers the fills.
+ * Mounted only when the simulated venue is the configured venue.
+ */
 import Router from '@koa/router';
 import { dec, isMultipleOf, str } from '../../domain/decimal';
 import { Instrument } from '../../persistence/entities';
-import { principalOf } from '../access';
-import { requireOperator } from '../auth';
+import type { SimulatedVenue } from '../../venue/simulated/venue';
+import { authenticate } from '../authentication';
+import { requireOperator } from '../authorization';
 import type { ApiDeps, AppContext, AppState } from '../context';
 import { Problem } from '../problem';
 import { tickBody } from '../schemas';
 import { parse } from '../validate';
 
-export function marketRoutes(deps: ApiDeps): Router<AppState, AppContext> {
+export function marketRoutes(deps: ApiDeps, venue: SimulatedVenue): Router<AppState, AppContext> {
   const router = new Router<AppState, AppContext>();
 
   router.post('/market/ticks', async (ctx) => {
-    requireOperator(await principalOf(ctx, deps.config.OPERATOR_API_KEY));
+    requireOperator(await authenticate(ctx, deps.config.OPERATOR_API_KEY));
     const body = parse(tickBody, ctx.request.body);
     const instrument = await ctx.state.em.findOne(Instrument, { symbol: body.symbol });
     if (!instrument) throw Problem.field('symbol', `unknown symbol ${body.symbol}`);
     if (!isMultipleOf(dec(body.price), dec(instrument.tickSize))) {
       throw Problem.field('price', `must be a multiple of the tick size ${str(instrument.tickSize)}`);
     }
-    const fills = await deps.venue.recordTick({ symbol: body.symbol, price: body.price, liquidity: body.liquidity ?? null }, ctx.state.correlationId);
-    deps.dispatcher.kick(); // deliver the fills to their orders now (and retried until they arrive)
+    const fills = await venue.recordTick({ symbol: body.symbol, price: body.price, liquidity: body.liquidity ?? null }, ctx.state.correlationId);
     ctx.status = 202;
     ctx.body = { symbol: body.symbol, price: body.price, liquidity: body.liquidity ?? null, matched: fills.length, fills };
   });
 
   router.get('/market/ticks/:symbol', async (ctx) => {
-    const tick = await deps.venue.lastTick(ctx.params.symbol);
+    const tick = await venue.lastTick(ctx.params.symbol);
     if (!tick) throw Problem.notFound(`a tick for ${ctx.params.symbol}`);
     ctx.body = { symbol: ctx.params.symbol, ...tick };
   });

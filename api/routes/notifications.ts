@@ -23,7 +23,7 @@ import {
   MAX_WEBHOOKS_PER_ACCOUNT,
   NOTIFICATION_STATUSES,
 } from '../../subscribers/notification/store';
-import { accountFromPath } from '../access';
+import { accountFromPath } from '../authorization';
 import type { ApiDeps, AppContext, AppState } from '../context';
 import { Problem } from '../problem';
 import { commaList, uuid } from '../schemas';

@@ -2,11 +2,11 @@
 import Router from '@koa/router';
 import type { OrderSnapshot, PlaceOrderRequest } from '../../domain/order';
 import { Account } from '../../persistence/entities';
-import { findOrder, listOrders } from '../../persistence/order-queries';
-import { principalOf } from '../access';
-import { requireAccess, type Principal } from '../auth';
+import { findOrder, listOrders } from '../../persistence/orders';
+import { authenticate, type Principal } from '../authentication';
+import { requireAccess } from '../authorization';
 import type { ApiDeps, AppContext, AppState } from '../context';
-import { CancelRefusedError, ClientOrderIdConflictError } from '../order-commands';
+import { CancelRefusedError, ClientOrderIdConflictError } from '../../clients/order-client';
 import { Problem } from '../problem';
 import { cancelOrderBody, listOrdersQuery, placeOrderBody, uuid } from '../schemas';
 import { parse } from '../validate';
@@ -38,7 +38,7 @@ function parseCursor(cursor: string): { createdAt: string; id: string } {
 
 export function orderRoutes(deps: ApiDeps): Router<AppState, AppContext> {
   const router = new Router<AppState, AppContext>();
-  const caller = (ctx: AppContext): Promise<Principal> => principalOf(ctx, deps.config.OPERATOR_API_KEY);
+  const caller = (ctx: AppContext): Promise<Principal> => authenticate(ctx, deps.config.OPERATOR_API_KEY);
 
   /** The order named by :id, once the caller is known to be allowed to see it. */
   async function orderParam(ctx: AppContext): Promise<OrderSnapshot> {

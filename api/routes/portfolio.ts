@@ -5,7 +5,7 @@
  */
 import Router from '@koa/router';
 import { getPortfolio } from '../../subscribers/portfolio/view';
-import { accountFromPath } from '../access';
+import { accountFromPath } from '../authorization';
 import type { ApiDeps, AppContext, AppState } from '../context';
 
 export function portfolioRoutes(deps: ApiDeps): Router<AppState, AppContext> {

@@ -1,7 +1,6 @@
 /** Health and reference data (no key needed). */
 import Router from '@koa/router';
-import { toInstrument } from '../../activities/order-activities';
-import { Instrument } from '../../persistence/entities';
+import { listInstruments } from '../../persistence/instruments';
 import type { ApiDeps, AppContext, AppState } from '../context';
 
 const CHECK_TIMEOUT_MS = 2_000;
@@ -37,8 +36,7 @@ export function systemRoutes(deps: ApiDeps): Router<AppState, AppContext> {
   });
 
   router.get('/instruments', async (ctx) => {
-    const rows = await ctx.state.em.find(Instrument, {}, { orderBy: { symbol: 'asc' } });
-    ctx.body = { instruments: rows.map(toInstrument) };
+    ctx.body = { instruments: await listInstruments(ctx.state.em) };
   });
 
   return router;

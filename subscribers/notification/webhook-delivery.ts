@@ -36,6 +36,7 @@ import type { BackgroundService, ServiceDeps } from '../framework';
 import type { Orm } from '../../persistence/orm';
 import type { Logger } from '../../runtime/logger';
 import { forEachConcurrently, Pump } from '../../runtime/pump';
+import { backoffMs } from '../../runtime/timing';
 
 export interface WebhookDeliveryOptions {
   /** How often the queue is polled for due deliveries. */
@@ -72,11 +73,6 @@ const USER_AGENT = 'order-service-webhooks/1';
 /** The X-OMS-Signature value: sha256=hex(HMAC-SHA256(secret, timestamp + "." + body)). */
 export function signatureOf(secret: string, timestamp: string, body: string): string {
   return `sha256=${createHmac('sha256', secret).update(`${timestamp}.${body}`, 'utf8').digest('hex')}`;
-}
-
-/** The delay after the n-th failed attempt (n >= 1): base x 2^(n-1), at most cap. */
-export function backoffMs(attempt: number, baseMs: number, capMs: number): number {
-  return Math.min(capMs, baseMs * 2 ** Math.min(Math.max(attempt - 1, 0), 40));
 }
 
 interface ClaimedRow {

@@ -181,6 +181,7 @@ describe('orders over HTTP', () => {
     const t = await api.request('POST', '/market/ticks', { body: { symbol, price: '99', liquidity: '5' } });
     expect(t.status).toBe(202);
     expect(t.body).toMatchObject({ symbol, price: '99', matched: 1 });
+    await h.dispatcher.drain(); // what the venue process does when the tick's NOTIFY wakes it
     const filled = await waitForOrder(h, placed.body.orderId, hasStatus('FILLED'));
     expect(filled.averageFillPrice).toBe('99');
     expect((await api.request('GET', `/orders/${placed.body.orderId}`, { key: a.apiKey })).body).toMatchObject({

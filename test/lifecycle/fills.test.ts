@@ -5,14 +5,14 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
-import type { Client } from '@temporalio/client';
+import type { OrderClient } from '../../clients/order-client';
 import { applyFillUpdate, orderWorkflowId } from '../../workflows/order/definitions';
 import { balances, checkedAccounts, hasStatus, newInstrument, orderState, place, tick, waitForOrder } from '../support/fixtures';
 import { startHarness, type Harness } from '../support/harness';
 import { startPipeline, type Pipeline } from '../support/pipeline';
 import { portfolioSubscriber } from '../../subscribers/portfolio';
 import { recordHistory } from '../support/histories';
-import { FillDispatcher } from '../../venue/fill-dispatcher';
+import { FillDispatcher } from '../../workers/venue/fill-dispatcher';
 import { createLogger } from '../../runtime/logger';
 
 let h: Harness;
@@ -86,17 +86,9 @@ describe('fills', () => {
     // A dispatcher whose first delivery cannot reach Temporal.
     let failures = 1;
     const flaky = {
-      withDeadline: h.client.withDeadline.bind(h.client),
-      workflow: {
-        getHandle: (id: string) => {
-          const real = h.client.workflow.getHandle(id);
-          return {
-            executeUpdate: (...args: Parameters<typeof real.executeUpdate>) =>
-              failures-- > 0 ? Promise.reject(new Error('temporal unreachable')) : real.executeUpdate(...args),
-          };
-        },
-      },
-    } as unknown as Client;
+      applyFill: (...args: Parameters<OrderClient['applyFill']>) =>
+        failures-- > 0 ? Promise.reject(new Error('temporal unreachable')) : h.orders.applyFill(...args),
+    } as unknown as OrderClient;
     const dispatcher = new FillDispatcher(h.orm, flaky, createLogger('test', 'silent'), { intervalMs: 60_000 });
     await dispatcher.drain();
     // The first failed: the later two were not delivered past it, and all three wait.
@@ -115,6 +107,21 @@ describe('fills', () => {
     const filled = await waitForOrder(h, o.orderId, hasStatus('FILLED'));
     expect(filled.fills.map((f) => f.tradeId)).toEqual(after.map((f) => f.trade_id));
     expect(filled.fills.map((f) => f.price)).toEqual(['100', '99', '98']);
+  });
+
+  it('the venue process wakes on the tick\'s NOTIFY, without waiting for its poll', async () => {
+    const { symbol } = await newInstrument(h);
+    const a = await account({ USD: '1000' });
+    const o = await place(h, a, { symbol, side: 'BUY', quantity: '1', limitPrice: '100' });
+    const dispatcher = new FillDispatcher(h.orm, h.orders, createLogger('test', 'silent'), { intervalMs: 600_000, databaseUrl: h.config.DATABASE_URL });
+    await dispatcher.start();
+    try {
+      await dispatcher.drain(); // the first round, which start() kicks, is over
+      await h.venue.recordTick({ symbol, price: '100', liquidity: null });
+      expect((await waitForOrder(h, o.orderId, hasStatus('FILLED'), 5_000)).filledQuantity).toBe('1');
+    } finally {
+      await dispatcher.stop();
+    }
   });
 
   it('refuses and reports an over-fill, and keeps working', async () => {

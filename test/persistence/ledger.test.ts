@@ -5,9 +5,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { loadConfig } from '../../config';
-import { createAccount, deposit, withdraw } from '../../persistence/accounts';
+import { createAccount, deposit, withdraw } from '../../activities/accounts';
 import { IdempotencyConflictError, InsufficientFundsError, postLedgerTransaction } from '../../persistence/ledger';
-import { commitOrderChange, OrderVersionConflictError, type OrderChange } from '../../persistence/order-store';
+import { commitOrderChange } from '../../activities/order/commit';
+import { OrderVersionConflictError } from '../../persistence/orders';
+import type { OrderCommit } from '../../workflows/order/definitions';
 import { initOrm, type Orm } from '../../persistence/orm';
 import { reconcile } from '../../persistence/reconciliation';
 import { lockPostings } from '../../domain/funds';
@@ -95,7 +97,7 @@ describe('order commits', () => {
       notional: '0', fees: '0', feeAsset: null, lockedAsset: null, lockedAmount: '0', rejectReason: null, cancelReason: null,
       createdAt: new Date().toISOString(), updatedAt: new Date().toISOString(), version: 1,
     };
-    const created: OrderChange = {
+    const created: OrderCommit = {
       order: base,
       workflowId: 'wf',
       transition: { from: null, to: 'NEW', reason: null },
@@ -104,7 +106,7 @@ describe('order commits', () => {
       fill: null,
       context: CTX,
     };
-    const locked: OrderChange = {
+    const locked: OrderCommit = {
       ...created,
       order: { ...base, version: 2, lockedAsset: 'USD', lockedAmount: '50' },
       transition: null,

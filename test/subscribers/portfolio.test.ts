@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { deposit, withdraw } from '../../persistence/accounts';
+import { deposit, withdraw } from '../../activities/accounts';
 import { portfolioSubscriber } from '../../subscribers/portfolio';
 import { startApi, type Api } from '../support/api';
 import { expectLedgerInvariants, finalOrder, fundedAccount, hasStatus, newInstrument, place, sleep, tick, waitForOrder } from '../support/fixtures';

@@ -11,7 +11,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { str } from '../../domain/decimal';
-import { createAccount } from '../../persistence/accounts';
+import { createAccount } from '../../activities/accounts';
 import { createLogger } from '../../runtime/logger';
 import { reportSubscriber } from '../../subscribers/report';
 import { rebuildReport } from '../../subscribers/report/rebuild';

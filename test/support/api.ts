@@ -28,7 +28,6 @@ export async function startApi(h: Harness, health?: HealthCheck[]): Promise<Api>
     orm: h.orm,
     orders: h.orders,
     venue: h.venue,
-    dispatcher: h.dispatcher,
     logger: createLogger('api-test', 'silent'),
     health: health ?? [
       { name: 'temporal', check: async () => void (await h.client.workflowService.getSystemInfo({})) },

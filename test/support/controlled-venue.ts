@@ -2,8 +2,9 @@
  * Fault injection around the real simulated venue: cancels can be held (to let a
  * fill race a pending cancel) or refused (a venue refusing a cancel), deterministically.
  */
-import type { ExchangeAdapter, VenueAck, VenueCancelResult, VenueOrderRequest } from '../../venue/exchange';
-import type { SimulatedVenue } from '../../venue/simulated-venue';
+import type { VenueAck, VenueCancelResult, VenueOrderRequest } from '../../domain/venue';
+import type { ExchangeAdapter } from '../../venue/exchange';
+import type { SimulatedVenue } from '../../venue/simulated/venue';
 
 export class ControlledVenue implements ExchangeAdapter {
   private gate: Promise<void> | null = null;

@@ -2,7 +2,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, expect } from '@jest/globals';
 import type { OrderSnapshot, OrderStatus, PlaceOrderRequest } from '../../domain/order';
-import { createAccount, deposit, getAccountView } from '../../persistence/accounts';
+import { getAccountView } from '../../persistence/accounts';
+import { createAccount, deposit } from '../../activities/accounts';
 import { reconcile } from '../../persistence/reconciliation';
 import { getOrderQuery, orderWorkflowId } from '../../workflows/order/definitions';
 import { expectEventsMatch } from './event-check';

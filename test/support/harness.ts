@@ -7,13 +7,13 @@ import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { loadConfig, type AppConfig } from '../../config';
-import { OrderCommands } from '../../api/order-commands';
+import { OrderClient } from '../../clients/order-client';
 import { initOrm, type Orm } from '../../persistence/orm';
 import { createLogger } from '../../runtime/logger';
-import { FillDispatcher, type FillDispatcherOptions } from '../../venue/fill-dispatcher';
-import { SimulatedVenue } from '../../venue/simulated-venue';
+import { FillDispatcher, type FillDispatcherOptions } from '../../workers/venue/fill-dispatcher';
+import { SimulatedVenue } from '../../venue/simulated/venue';
 import type { ExchangeAdapter } from '../../venue/exchange';
-import { createOrderWorker } from '../../workers/order-worker';
+import { createOrderWorker } from '../../workers/order/worker';
 
 let runtimeInstalled = false;
 
@@ -24,7 +24,7 @@ export interface Harness {
   taskQueue: string;
   venue: SimulatedVenue;
   dispatcher: FillDispatcher;
-  orders: OrderCommands;
+  orders: OrderClient;
   worker: Worker;
   close(): Promise<void>;
 }
@@ -66,8 +66,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     shutdownGraceTime: '5s',
   });
   const running = worker.run();
-  const dispatcher = new FillDispatcher(orm, client, logger, { intervalMs: 250, ...options.dispatcher });
-  const orders = new OrderCommands(client, taskQueue, config.ORDER_ACK_TIMEOUT_MS, () => orm.em.fork());
+  const orders = new OrderClient(client, taskQueue, config.ORDER_ACK_TIMEOUT_MS, () => orm.em.fork());
+  const dispatcher = new FillDispatcher(orm, orders, logger, { intervalMs: 250, databaseUrl: config.DATABASE_URL, ...options.dispatcher });
 
   return {
     config,

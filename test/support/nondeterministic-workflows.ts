@@ -4,7 +4,7 @@
  * edit would, and replaying a recorded history against it must fail.
  */
 import { proxyActivities } from '@temporalio/workflow';
-import type { OrderActivities } from '../../activities/order-activities';
+import type { OrderActivities } from '../../workflows/order/definitions';
 import type { OrderWorkflowInput } from '../../workflows/order/definitions';
 
 const acts = proxyActivities<OrderActivities>({ startToCloseTimeout: '20s' });

@@ -10,7 +10,7 @@ import { jetstream } from '@nats-io/jetstream';
 import { DeliverPolicy } from '@nats-io/jetstream';
 import { parseEvent, type EventEnvelope } from '../../events/catalogue';
 import { OutboxRelay } from '../../events/relay';
-import { STREAMS, type StreamKey } from '../../events/topology';
+import { STREAMS, type StreamKey } from '../../events/streams';
 import { connectMessaging, Topology, type Messaging } from '../../messaging/nats';
 import { createLogger } from '../../runtime/logger';
 import { setupMessaging } from '../../scripts/setup-messaging';

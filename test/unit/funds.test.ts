@@ -2,7 +2,7 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { dec, str, sum, ZERO, type Decimal } from '../../domain/decimal';
-import { lockPlan, lockPostings, settleFill, SettlementError, unbalancedAssets, type Posting } from '../../domain/funds';
+import { lockPlan, lockPostings, fillSettlement, SettlementError, unbalancedAssets, type Posting } from '../../domain/funds';
 
 const instrument = (feeRate: string) => ({ baseAsset: 'BTC', quoteAsset: 'USD', tickSize: '0.01', feeRate });
 
@@ -46,7 +46,7 @@ describe('fill settlement', () => {
         let leaves = dec(s.quantity);
         let cost = ZERO;
         for (const f of s.fills) {
-          const r = settleFill(
+          const r = fillSettlement(
             { accountId: 'a', side: 'BUY', baseAsset: 'BTC', quoteAsset: 'USD', feeRate: s.feeRate, unitLock: plan.unitLock, lockedAmount: str(locked), leavesQuantity: str(leaves) },
             f,
           );
@@ -77,7 +77,7 @@ describe('fill settlement', () => {
         let locked = dec(plan.amount);
         let leaves = dec(s.quantity);
         for (const f of s.fills) {
-          const r = settleFill(
+          const r = fillSettlement(
             { accountId: 'a', side: 'SELL', baseAsset: 'BTC', quoteAsset: 'USD', feeRate: s.feeRate, unitLock: '1', lockedAmount: str(locked), leavesQuantity: str(leaves) },
             f,
           );
@@ -97,9 +97,9 @@ describe('fill settlement', () => {
 
   it('refuses a fill above the lock price, an over-fill and a non-positive fill', () => {
     const ctx = { accountId: 'a', side: 'BUY' as const, baseAsset: 'BTC', quoteAsset: 'USD', feeRate: '0', unitLock: '100', lockedAmount: '200', leavesQuantity: '2' };
-    expect(() => settleFill(ctx, { quantity: '1', price: '100.01' })).toThrow(SettlementError);
-    expect(() => settleFill(ctx, { quantity: '2.5', price: '90' })).toThrow(/exceeds leaves/);
-    expect(() => settleFill(ctx, { quantity: '0', price: '90' })).toThrow(/must be positive/);
+    expect(() => fillSettlement(ctx, { quantity: '1', price: '100.01' })).toThrow(SettlementError);
+    expect(() => fillSettlement(ctx, { quantity: '2.5', price: '90' })).toThrow(/exceeds leaves/);
+    expect(() => fillSettlement(ctx, { quantity: '0', price: '90' })).toThrow(/must be positive/);
   });
 
   it('a MARKET order locks and is protected at the collar, on the tick grid', () => {

@@ -24,22 +24,10 @@ import {
   upsertSearchAttributes,
   allHandlersFinished,
 } from '@temporalio/workflow';
-import type { OrderActivities, ValidatedOrder } from '../../activities/order-activities';
 import { dec, str } from '../../domain/decimal';
-import { lockPlan, lockPostings, releasePostings, settleFill, type LockPlan, type Posting } from '../../domain/funds';
-import type { Instrument, RejectCode } from '../../domain/instrument';
-import {
-  assertTransition,
-  cancelRefusal,
-  isTerminal,
-  requestFingerprint,
-  type OrderFill,
-  type OrderSnapshot,
-  type OrderStatus,
-} from '../../domain/order';
-import type { EventContext } from '../../events/outbox';
-import type { OrderChange } from '../../persistence/order-store';
-import type { VenueAck, VenueFill } from '../../venue/exchange';
+import { fillSettlement, lockPlan, lockPostings, releasePostings, type LockPlan } from '../../domain/funds';
+import type { RejectCode } from '../../domain/instrument';
+import { assertTransition, cancelRefusal, isTerminal, requestFingerprint } from '../../domain/order';
 import {
   applyFillUpdate,
   cancelOrderUpdate,
@@ -51,8 +39,19 @@ import {
   type ApplyFillResult,
   type CancelOrderRequest,
   type CancelOrderResult,
-  type OrderWorkflowInput,
+  type EventContext,
+  type Instrument,
+  type OrderActivities,
+  type OrderCommit,
+  type OrderFill,
+  type OrderSnapshot,
+  type OrderStatus,
+  type Posting,
+  type ValidatedOrder,
+  type VenueAck,
+  type VenueFill,
   type VenueFillReport,
+  type OrderWorkflowInput,
 } from './definitions';
 
 const retry = { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '30s' } as const;
@@ -345,7 +344,7 @@ export class OrderProcess {
       return this.refuse(fill, reason);
     }
     const instrument = this.instrument!;
-    const settlement = settleFill(
+    const settlement = fillSettlement(
       {
         accountId: o.accountId,
         side: o.side,
@@ -462,7 +461,7 @@ export class OrderProcess {
    * only then makes it the current state (and upserts the search attributes).
    */
   private async commit(
-    activity: (change: OrderChange) => Promise<void>,
+    activity: (commit: OrderCommit) => Promise<void>,
     opts: { ctx: EventContext; to?: OrderStatus; reason?: string | null; postings?: Posting[]; ledgerKind?: string | null; fill?: OrderFill },
     mutate?: (next: OrderSnapshot) => void,
   ): Promise<void> {

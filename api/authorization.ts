@@ -1,7 +1,10 @@
-/** Who may act on what: the one way every route identifies its caller and account. */
+/**
+ * What a caller may do: the operator anything; an account's key only what concerns
+ * that account (403 otherwise). The one way every route checks access.
+ */
 import { z } from 'zod';
 import { Account } from '../persistence/entities';
-import { authenticate, requireAccess, type Principal } from './auth';
+import { authenticate, type Principal } from './authentication';
 import type { AppContext } from './context';
 import { Problem } from './problem';
 import { uuid } from './schemas';
@@ -9,9 +12,12 @@ import { parse } from './validate';
 
 const accountPath = z.object({ id: uuid });
 
-/** The caller, from its API key (401 without a valid one). */
-export function principalOf(ctx: AppContext, operatorKey: string): Promise<Principal> {
-  return authenticate(ctx.state.em, ctx.get('authorization'), operatorKey);
+export function requireOperator(p: Principal): void {
+  if (p.kind !== 'operator') throw Problem.forbidden('this needs the operator key');
+}
+
+export function requireAccess(p: Principal, accountId: string): void {
+  if (p.kind === 'account' && p.accountId !== accountId) throw Problem.forbidden();
 }
 
 /**
@@ -19,7 +25,7 @@ export function principalOf(ctx: AppContext, operatorKey: string): Promise<Princ
  * on it (403), the id well-formed (400 naming `id`) and the account known (404).
  */
 export async function accountFromPath(ctx: AppContext, operatorKey: string): Promise<string> {
-  const principal = await principalOf(ctx, operatorKey);
+  const principal = await authenticate(ctx, operatorKey);
   const { id } = parse(accountPath, ctx.params);
   requireAccess(principal, id);
   if ((await ctx.state.em.count(Account, { id })) === 0) throw Problem.notFound(`account ${id}`);

@@ -1,7 +1,10 @@
 /**
- * Commands on order workflows, for the API (and tests): place with Update-with-Start,
- * cancel with an update. The order id is derived from account + clientOrderId, so a
- * retried request reaches the same workflow and never makes a second order.
+ * The one way anything talks to order workflows: the API places and cancels, the
+ * venue's fill dispatcher applies fills, tests do all three. Place is an
+ * Update-with-Start, cancel and fill are updates. The order id is derived from
+ * account + clientOrderId, so a retried request reaches the same workflow and never
+ * makes a second order; a fill's update id is derived from its trade id, so a
+ * re-delivered fill is deduplicated by Temporal as well as by the workflow.
  */
 import {
   WithStartWorkflowOperation,
@@ -14,8 +17,10 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { v5 as uuidv5 } from 'uuid';
 import { requestFingerprint, type OrderSnapshot, type PlaceOrderRequest } from '../domain/order';
-import { findOrder } from '../persistence/order-queries';
+import { findOrder } from '../persistence/orders';
+import { TIMED_OUT, withTimeout } from '../runtime/timing';
 import {
+  applyFillUpdate,
   cancelOrderUpdate,
   getOrderQuery,
   OrderFailureTypes,
@@ -23,8 +28,10 @@ import {
   ORDER_WORKFLOW_TYPE,
   orderWorkflowId,
   placeOrderUpdate,
+  type ApplyFillResult,
   type CancelOrderResult,
   type OrderWorkflowInput,
+  type VenueFillReport,
 } from '../workflows/order/definitions';
 
 /** Namespace for deriving order ids (UUID v5 of "accountId/clientOrderId"). */
@@ -62,21 +69,7 @@ export interface PlaceOrderOutcome {
   pending: boolean;
 }
 
-const TIMED_OUT = Symbol('timed out');
-
-async function within<T>(promise: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<typeof TIMED_OUT>((resolve) => {
-    timer = setTimeout(() => resolve(TIMED_OUT), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-export class OrderCommands {
+export class OrderClient {
   constructor(
     private readonly client: Client,
     private readonly taskQueue: string,
@@ -110,7 +103,7 @@ export class OrderCommands {
       if (err instanceof WorkflowExecutionAlreadyStartedError) return this.closedOrder(orderId, request);
       throw err;
     }
-    const result = await within(update.result(), this.ackTimeoutMs);
+    const result = await withTimeout(update.result(), this.ackTimeoutMs);
     if (result === TIMED_OUT) {
       const order = await this.client.workflow.getHandle(workflowId).query(getOrderQuery);
       if (requestFingerprint(order) !== requestFingerprint(request)) throw new ClientOrderIdConflictError(request.clientOrderId);
@@ -128,11 +121,21 @@ export class OrderCommands {
     return { order, created: false, pending: false };
   }
 
+  /**
+   * Hands a fill to its order and waits for the order's answer (applied, duplicate or
+   * refused), at most until `deadline` (epoch ms). Throws WorkflowNotFoundError when
+   * the order's workflow has closed.
+   */
+  async applyFill(orderId: string, fill: VenueFillReport, deadline: number): Promise<ApplyFillResult> {
+    const handle = this.client.workflow.getHandle(orderWorkflowId(orderId));
+    return this.client.withDeadline(deadline, () => handle.executeUpdate(applyFillUpdate, { args: [fill], updateId: `fill-${fill.tradeId}` }));
+  }
+
   async cancel(orderId: string, reason: string | null, ctx: RequestContext | null): Promise<CancelOrderResult> {
     const handle = this.client.workflow.getHandle(orderWorkflowId(orderId));
     const request = { reason, correlationId: ctx?.correlationId ?? null, traceId: ctx?.traceId ?? null };
     try {
-      const result = await within(handle.executeUpdate(cancelOrderUpdate, { args: [request] }), this.ackTimeoutMs);
+      const result = await withTimeout(handle.executeUpdate(cancelOrderUpdate, { args: [request] }), this.ackTimeoutMs);
       if (result === TIMED_OUT) return { outcome: 'PENDING', order: await handle.query(getOrderQuery) };
       return result;
     } catch (err) {

@@ -1,14 +1,17 @@
 /**
- * Worker process: polls the order task queue. On SIGINT/SIGTERM it stops polling,
- * lets in-flight activities finish (up to the grace time), then closes connections.
+ * The order worker process: polls the order task queue with the order workflow and
+ * its activities. On SIGINT/SIGTERM it stops polling, lets in-flight activities
+ * finish (up to the grace time), then closes connections.
  */
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
-import { runProcess } from '../runtime/process';
-import { SimulatedVenue } from '../venue/simulated-venue';
-import { createOrderWorker } from './order-worker';
+import { NativeConnection, Runtime } from '@temporalio/worker';
+import { openDatabase } from '../../persistence/orm';
+import { runProcess } from '../../runtime/process';
+import { SimulatedVenue } from '../../venue/simulated/venue';
+import { createOrderWorker, temporalLogger } from './worker';
 
-runProcess('worker', async ({ config, logger, lifecycle, orm }) => {
-  Runtime.install({ logger: new DefaultLogger(config.LOG_LEVEL === 'debug' ? 'DEBUG' : 'WARN'), shutdownSignals: [] });
+runProcess('worker', async ({ config, logger, lifecycle }) => {
+  Runtime.install({ logger: temporalLogger(logger, config.LOG_LEVEL === 'debug' ? 'DEBUG' : 'WARN'), shutdownSignals: [] });
+  const orm = await openDatabase(config.DATABASE_URL, lifecycle);
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   lifecycle.onShutdown('temporal connection', () => connection.close());
 

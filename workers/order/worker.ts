@@ -4,8 +4,9 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
-import { createOrderActivities, type OrderActivityDeps } from '../activities/order-activities';
+import { DefaultLogger, NativeConnection, Worker, type LogLevel, type WorkerOptions } from '@temporalio/worker';
+import type { Logger } from '../../runtime/logger';
+import { createOrderActivities, type OrderActivityDeps } from '../../activities/order/activities';
 
 export interface OrderWorkerOptions {
   connection: NativeConnection;
@@ -19,7 +20,7 @@ export interface OrderWorkerOptions {
 
 /** The prebuilt bundle next to the compiled code, if there is one. */
 export function defaultWorkflowBundlePath(): string | undefined {
-  const candidate = join(__dirname, '..', 'workflow-bundle.js');
+  const candidate = join(__dirname, '..', '..', 'workflow-bundle.js');
   return existsSync(candidate) ? candidate : undefined;
 }
 
@@ -29,8 +30,17 @@ export async function createOrderWorker(opts: OrderWorkerOptions): Promise<Worke
     connection: opts.connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
-    ...(bundle ? { workflowBundle: { codePath: bundle } } : { workflowsPath: require.resolve('../workflows') }),
+    ...(bundle ? { workflowBundle: { codePath: bundle } } : { workflowsPath: require.resolve('../../workflows') }),
     activities: createOrderActivities(opts.activities),
     shutdownGraceTime: opts.shutdownGraceTime ?? '30s',
+  });
+}
+
+/** The Temporal SDK's own log lines, written through the process's logger (one log format). */
+export function temporalLogger(logger: Logger, level: LogLevel): DefaultLogger {
+  const sdk = logger.child({ component: 'temporal-sdk' });
+  return new DefaultLogger(level, ({ level: l, message, meta }) => {
+    const method = l === 'TRACE' ? 'trace' : l === 'DEBUG' ? 'debug' : l === 'INFO' ? 'info' : l === 'WARN' ? 'warn' : 'error';
+    sdk[method](meta ?? {}, message);
   });
 }

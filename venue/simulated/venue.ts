@@ -16,14 +16,17 @@
  * every tick of that symbol, so matching is serialised per symbol; a cancel locks
  * only its order row.
  *
- * Fills made by a tick are recorded with delivery PENDING; the FillDispatcher brings
- * them to the order workflows (and retries until they arrive).
+ * Fills made by a tick are recorded with delivery PENDING (fill-feed.ts); the venue
+ * process's fill dispatcher brings them to the order workflows (and retries until
+ * they arrive).
  */
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { dec, min, str, ZERO, type Decimal } from '../domain/decimal';
-import type { Orm } from '../persistence/orm';
-import type { ExchangeAdapter, VenueAck, VenueCancelResult, VenueFill, VenueOrderRequest } from './exchange';
+import { dec, min, str, ZERO, type Decimal } from '../../domain/decimal';
+import type { Orm } from '../../persistence/orm';
+import type { VenueAck, VenueCancelResult, VenueFill, VenueOrderRequest } from '../../domain/venue';
+import type { ExchangeAdapter } from '../exchange';
+import { FILLS_CHANNEL } from './fill-feed';
 
 interface VenueOrderRow {
   order_id: string;
@@ -187,6 +190,8 @@ export class SimulatedVenue implements ExchangeAdapter {
         liquidity === null ? null : str(liquidity),
         tick.symbol,
       ]);
+      // Delivered at commit: wakes the fill dispatcher without waiting for its next poll.
+      if (fills.length > 0) await em.execute(`select pg_notify('${FILLS_CHANNEL}', '')`);
       return fills;
     });
   }

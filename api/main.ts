@@ -1,0 +1,39 @@
+/**
+ * The API process: the Koa app. On SIGINT/SIGTERM it stops accepting connections,
+ * lets in-flight requests finish, then closes its connections.
+ */
+import type { Server } from 'node:http';
+import { OrderClient } from '../clients/order-client';
+import { openTemporalClient } from '../clients/temporal';
+import { openMessaging, Topology } from '../messaging/nats';
+import { openDatabase } from '../persistence/orm';
+import { runProcess } from '../runtime/process';
+import { SimulatedVenue } from '../venue/simulated/venue';
+import { createApp } from './app';
+
+runProcess('api', async ({ config, logger, lifecycle }) => {
+  const orm = await openDatabase(config.DATABASE_URL, lifecycle);
+  const client = await openTemporalClient(config, lifecycle);
+  const nats = await openMessaging(config.NATS_URL, 'order-service-api', lifecycle);
+
+  const app = createApp({
+    config,
+    orm,
+    orders: new OrderClient(client, config.TEMPORAL_TASK_QUEUE, config.ORDER_ACK_TIMEOUT_MS, () => orm.em.fork()),
+    venue: config.VENUE === 'simulated' ? new SimulatedVenue(orm) : null,
+    logger,
+    messaging: nats,
+    topology: new Topology(config.EVENTS_PREFIX),
+    health: [
+      { name: 'temporal', check: async () => void (await client.workflowService.getSystemInfo({})) },
+      { name: 'postgres', check: async () => void (await orm.em.fork().execute('select 1')) },
+      { name: 'nats', check: async () => void (await nats.jsm.getAccountInfo()) },
+    ],
+  });
+
+  const server: Server = await new Promise((resolve, reject) => {
+    const s = app.listen(config.PORT, config.HOST, () => resolve(s)).on('error', reject);
+  });
+  lifecycle.onShutdown('http server', () => new Promise<void>((resolve) => server.close(() => resolve())));
+  logger.info({ url: `http://${config.HOST}:${config.PORT}` }, 'API listening');
+});

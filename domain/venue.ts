@@ -1,0 +1,49 @@
+/**
+ * What the order service and a trading venue say to each other: the order sent, the
+ * acknowledgement, the fills, the answer to a cancel. Workflow-safe (types only): the
+ * order workflow decides on these, and every venue adapter speaks them. Both calls
+ * are idempotent by order id, since the activities that make them are retried.
+ */
+import type { OrderSide, OrderType, TimeInForce } from './order';
+
+export interface VenueOrderRequest {
+  orderId: string;
+  symbol: string;
+  side: OrderSide;
+  type: OrderType;
+  timeInForce: TimeInForce;
+  quantity: string;
+  limitPrice: string | null;
+  /** MARKET orders: the worst price the venue may fill at (the collar). */
+  protectionPrice: string | null;
+}
+
+export interface VenueFill {
+  tradeId: string;
+  orderId: string;
+  quantity: string;
+  price: string;
+  executedAt: string;
+}
+
+export interface VenueAck {
+  /**
+   * RESTING: in the book (possibly after immediate fills); FILLED: fully filled at
+   * once; CANCELLED: the unfilled rest of an IOC/FOK/MARKET order was cancelled;
+   * REJECTED: not accepted (e.g. a MARKET order with no market price).
+   */
+  status: 'RESTING' | 'FILLED' | 'CANCELLED' | 'REJECTED';
+  rejectReason: string | null;
+  /** Fills executed at submission. */
+  fills: VenueFill[];
+  remaining: string;
+}
+
+export interface VenueCancelResult {
+  /** Whether the order is (now) cancelled at the venue; false when it had already filled. */
+  cancelled: boolean;
+  reason: 'CANCELLED' | 'ALREADY_FILLED' | 'ALREADY_CLOSED' | 'UNKNOWN_ORDER' | 'REFUSED';
+  /** Every fill the venue executed for this order, so the caller can apply any still in flight. */
+  fills: VenueFill[];
+  remaining: string;
+}

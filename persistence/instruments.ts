@@ -1,0 +1,27 @@
+/** Instruments (reference data), mapped to the domain's Instrument. */
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { str } from '../domain/decimal';
+import type { Instrument } from '../domain/instrument';
+import { Instrument as InstrumentEntity } from './entities';
+
+function toInstrument(e: InstrumentEntity): Instrument {
+  return {
+    symbol: e.symbol,
+    baseAsset: e.baseAsset,
+    quoteAsset: e.quoteAsset,
+    tickSize: str(e.tickSize),
+    lotSize: str(e.lotSize),
+    minQuantity: str(e.minQuantity),
+    feeRate: str(e.feeRate),
+    active: e.active,
+  };
+}
+
+export async function findInstrument(em: EntityManager, symbol: string): Promise<Instrument | null> {
+  const row = await em.findOne(InstrumentEntity, { symbol });
+  return row ? toInstrument(row) : null;
+}
+
+export async function listInstruments(em: EntityManager): Promise<Instrument[]> {
+  return (await em.find(InstrumentEntity, {}, { orderBy: { symbol: 'asc' } })).map(toInstrument);
+}

@@ -1,0 +1,5 @@
+/** The portfolio subscriber's process. */
+import { runSubscriberProcess } from '../process';
+import { portfolioSubscriber } from '.';
+
+runSubscriberProcess(portfolioSubscriber);
