@@ -1,0 +1,396 @@
+/**
+ * Workflow unit tests: the order workflow (the prebuilt bundle, as production runs
+ * it) with MOCKED activities — in-memory functions that record every call — so the
+ * time-driven paths (GTD/DAY expiry, a cancel racing the expiry timer, retries of a
+ * failing activity) and the decisions the workflow makes on its own are tested
+ * without a database or a venue, in about a second each.
+ *
+ * No time skipping: the time-skipping test server cannot be downloaded here, so the
+ * worker runs on the dev server global setup started (TEMPORAL_ADDRESS) and the
+ * timers are real and short (expiry 1 s ahead). The retry test is the slowest,
+ * ~2.2 s: the workflow's own retry policy (initialInterval 500ms, backoff 2) asks for
+ * 0.5 s + 1 s between its 3 attempts, and the dev server has been seen to wait ~1 s
+ * before each retry.
+ *
+ * Each order has its own id; the mocks key their log and their per-test behaviour
+ * by it, so one worker serves every test of this file.
+ */
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { WithStartWorkflowOperation, type WorkflowHandle } from '@temporalio/client';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import type { OrderActivities, ValidatedOrder } from '../../activities/order-activities';
+import type { Posting } from '../../domain/funds';
+import type { Instrument } from '../../domain/instrument';
+import type { PlaceOrderRequest } from '../../domain/order';
+import type { OrderChange } from '../../persistence/order-store';
+import type { VenueAck, VenueCancelResult } from '../../venue/exchange';
+import {
+  applyFillUpdate,
+  cancelOrderUpdate,
+  getOrderQuery,
+  OrderFailureTypes,
+  ORDER_WORKFLOW_TYPE,
+  orderWorkflowId,
+  placeOrderUpdate,
+  type OrderWorkflowInput,
+  type PlaceOrderResult,
+} from '../../workflows/order/definitions';
+import type { orderWorkflow } from '../../workflows/order/workflow';
+
+type ActivityName = keyof OrderActivities;
+
+interface ActivityCall {
+  name: ActivityName;
+  /** The activity's (only) argument, as the workflow sent it. */
+  input: unknown;
+  /** Temporal's attempt number: > 1 is a retry. */
+  attempt: number;
+  /** When the attempt ran (epoch ms). */
+  at: number;
+}
+
+const INSTRUMENT: Instrument = {
+  symbol: 'BTC-USD',
+  baseAsset: 'BTC',
+  quoteAsset: 'USD',
+  tickSize: '0.01',
+  lotSize: '0.0001',
+  minQuantity: '0.0001',
+  feeRate: '0.001',
+  active: true,
+};
+
+// ---- mocked activities -------------------------------------------------------
+
+const calls = new Map<string, ActivityCall[]>();
+const scripts = new Map<string, Partial<OrderActivities>>();
+
+/** What the real activities would answer for an order that validates, locks and rests. */
+const defaults: OrderActivities = {
+  async recordOrder() {},
+  async validateOrder({ request }): Promise<ValidatedOrder> {
+    return { instrument: INSTRUMENT, lastPrice: null, marketOrderCollar: '0.05', expireAt: request.timeInForce === 'GTD' ? request.expireAt : null };
+  },
+  async lockFunds() {},
+  async submitToVenue(order): Promise<VenueAck> {
+    return { status: 'RESTING', rejectReason: null, fills: [], remaining: order.quantity };
+  },
+  async settleFill() {},
+  async reportFillRefused() {},
+  async cancelAtVenue(): Promise<VenueCancelResult> {
+    return { cancelled: true, reason: 'CANCELLED', fills: [], remaining: '0' };
+  },
+  async recordTransition() {},
+};
+
+/** Records the call under its order, then answers with the test's script or the default. */
+function mocked<K extends ActivityName>(name: K, orderIdOf: (input: Parameters<OrderActivities[K]>[0]) => string): OrderActivities[K] {
+  const activity = async (input: Parameters<OrderActivities[K]>[0]) => {
+    const orderId = orderIdOf(input);
+    if (!calls.has(orderId)) calls.set(orderId, []);
+    calls.get(orderId)!.push({ name, input, attempt: Context.current().info.attempt, at: Date.now() });
+    const impl = (scripts.get(orderId)?.[name] ?? defaults[name]) as (arg: typeof input) => Promise<unknown>;
+    return impl(input);
+  };
+  return activity as unknown as OrderActivities[K];
+}
+
+const ofChange = (change: OrderChange) => change.order.orderId;
+
+const activities: OrderActivities = {
+  recordOrder: mocked('recordOrder', ofChange),
+  validateOrder: mocked('validateOrder', (i) => i.orderId),
+  lockFunds: mocked('lockFunds', ofChange),
+  submitToVenue: mocked('submitToVenue', (o) => o.orderId),
+  settleFill: mocked('settleFill', ofChange),
+  reportFillRefused: mocked('reportFillRefused', (i) => i.orderId),
+  cancelAtVenue: mocked('cancelAtVenue', (orderId) => orderId),
+  recordTransition: mocked('recordTransition', ofChange),
+};
+
+const callsOf = (orderId: string): ActivityCall[] => [...(calls.get(orderId) ?? [])];
+const namesOf = (orderId: string): ActivityName[] => callsOf(orderId).map((c) => c.name);
+const inputsOf = <T>(orderId: string, name: ActivityName): T[] =>
+  callsOf(orderId)
+    .filter((c) => c.name === name)
+    .map((c) => c.input as T);
+
+// ---- worker and client -------------------------------------------------------
+
+let env: TestWorkflowEnvironment;
+let worker: Worker;
+let running: Promise<void>;
+const taskQueue = `order-workflow-unit-${randomUUID()}`;
+
+// Each test takes a second or two; a stuck workflow should fail fast, not at the 120 s default.
+jest.setTimeout(15_000);
+const started: WorkflowHandle[] = [];
+
+beforeAll(async () => {
+  // As test/support/harness.ts: quiet, and no signal handlers in a Jest worker.
+  Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
+  env = await TestWorkflowEnvironment.createFromExistingServer({ address: process.env.TEMPORAL_ADDRESS });
+  worker = await Worker.create({
+    connection: env.nativeConnection,
+    namespace: env.namespace,
+    taskQueue,
+    workflowBundle: { codePath: process.env.TEST_WORKFLOW_BUNDLE as string },
+    activities,
+    shutdownGraceTime: '1s',
+  });
+  running = worker.run();
+});
+
+afterAll(async () => {
+  // A test that failed half way may leave its order open: end it before the worker goes.
+  for (const handle of started) {
+    const { status } = await handle.describe().catch(() => ({ status: { name: 'UNKNOWN' } }));
+    if (status.name === 'RUNNING') await handle.terminate('test cleanup').catch(() => undefined);
+  }
+  if (worker) {
+    worker.shutdown();
+    await running;
+  }
+  await env?.teardown();
+});
+
+// ---- placing orders, as api/order-commands.ts does -------------------------------
+
+interface Placed {
+  orderId: string;
+  correlationId: string;
+  request: PlaceOrderRequest;
+  handle: WorkflowHandle<typeof orderWorkflow>;
+  /** The placeOrder update's answer: the order once validation and locking are decided. */
+  result: PlaceOrderResult;
+}
+
+/** Update-with-Start of the order workflow with the placeOrder update; `script` overrides activities for this order. */
+async function placeOrder(r: Partial<PlaceOrderRequest>, script: Partial<OrderActivities> = {}): Promise<Placed> {
+  const orderId = randomUUID();
+  const correlationId = `corr-${orderId.slice(0, 8)}`;
+  const request: PlaceOrderRequest = {
+    clientOrderId: `c-${orderId.slice(0, 8)}`,
+    accountId: 'acc-unit',
+    symbol: INSTRUMENT.symbol,
+    side: 'BUY',
+    type: 'LIMIT',
+    quantity: '1',
+    limitPrice: '100',
+    timeInForce: 'GTC',
+    expireAt: null,
+    ...r,
+  };
+  scripts.set(orderId, script);
+  const input: OrderWorkflowInput = { orderId, request, correlationId, traceId: null };
+  const startWorkflowOperation = new WithStartWorkflowOperation<typeof orderWorkflow>(ORDER_WORKFLOW_TYPE, {
+    workflowId: orderWorkflowId(orderId),
+    taskQueue,
+    args: [input],
+    workflowIdConflictPolicy: 'USE_EXISTING',
+    workflowIdReusePolicy: 'REJECT_DUPLICATE',
+  });
+  const pending = env.client.workflow.executeUpdateWithStart(placeOrderUpdate, { startWorkflowOperation });
+  const handle = await startWorkflowOperation.workflowHandle();
+  started.push(handle);
+  return { orderId, correlationId, request, handle, result: await pending };
+}
+
+const inSeconds = (s: number) => new Date(Date.now() + s * 1000).toISOString();
+const sleepMs = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The order's ledger moves, as the workflow computes them (domain/funds.ts). */
+function moves(kind: 'LOCK' | 'RELEASE', asset: string, amount: string): Posting[] {
+  const from = kind === 'LOCK' ? 'available' : 'locked';
+  const to = kind === 'LOCK' ? 'locked' : 'available';
+  return [
+    { book: 'customer', accountId: 'acc-unit', asset, bucket: from, amount: `-${amount}`, kind },
+    { book: 'customer', accountId: 'acc-unit', asset, bucket: to, amount, kind },
+  ];
+}
+
+const PLACED_AND_RESTING: ActivityName[] = ['recordOrder', 'validateOrder', 'lockFunds', 'submitToVenue', 'recordTransition'];
+
+// ---- the tests ---------------------------------------------------------------------
+
+describe('order workflow with mocked activities', () => {
+  it('GTD: at expireAt cancels at the venue and ends EXPIRED, releasing the lock', async () => {
+    const expireAt = inSeconds(1);
+    const o = await placeOrder({ timeInForce: 'GTD', expireAt });
+    // BUY 1 @ 100 locks 100 x (1 + fee 0.001).
+    expect(o.result).toMatchObject({ created: true, order: { status: 'ACCEPTED', expireAt, lockedAsset: 'USD', lockedAmount: '100.1' } });
+    expect(await o.handle.query(getOrderQuery)).toMatchObject({ status: 'ACCEPTED', expireAt });
+
+    const done = await o.handle.result();
+    expect(done).toMatchObject({ status: 'EXPIRED', leavesQuantity: '0', lockedAmount: '0', cancelReason: `time in force GTD expired at ${expireAt}` });
+    expect(await o.handle.query(getOrderQuery)).toEqual(done);
+
+    expect(namesOf(o.orderId)).toEqual([...PLACED_AND_RESTING, 'cancelAtVenue', 'recordTransition']);
+    expect(inputsOf<OrderChange>(o.orderId, 'recordOrder')[0]).toMatchObject({
+      order: { version: 1, status: 'NEW' },
+      transition: { from: null, to: 'NEW' },
+      context: { correlationId: o.correlationId },
+    });
+    expect(inputsOf(o.orderId, 'validateOrder')).toEqual([{ orderId: o.orderId, request: o.request }]);
+    expect(inputsOf(o.orderId, 'lockFunds')).toEqual([
+      expect.objectContaining({ postings: moves('LOCK', 'USD', '100.1'), ledgerKind: 'LOCK', order: expect.objectContaining({ expireAt, lockedAmount: '100.1' }) }),
+    ]);
+    expect(inputsOf(o.orderId, 'submitToVenue')).toEqual([
+      { orderId: o.orderId, symbol: 'BTC-USD', side: 'BUY', type: 'LIMIT', timeInForce: 'GTD', quantity: '1', limitPrice: '100', protectionPrice: null },
+    ]);
+    expect(inputsOf(o.orderId, 'cancelAtVenue')).toEqual([o.orderId]);
+    const [accepted, expired] = inputsOf<OrderChange>(o.orderId, 'recordTransition');
+    expect(accepted).toMatchObject({ transition: { from: 'NEW', to: 'ACCEPTED' }, postings: [] });
+    expect(expired).toMatchObject({
+      transition: { from: 'ACCEPTED', to: 'EXPIRED', reason: `time in force GTD expired at ${expireAt}` },
+      postings: moves('RELEASE', 'USD', '100.1'),
+      ledgerKind: 'RELEASE',
+      order: { status: 'EXPIRED', lockedAmount: '0' },
+      context: { causationId: `timer:${o.orderId}:expiry` },
+    });
+    // The timer fired at expireAt, not before.
+    const cancelledAt = callsOf(o.orderId).find((c) => c.name === 'cancelAtVenue')!.at;
+    expect(cancelledAt).toBeGreaterThanOrEqual(Date.parse(expireAt));
+  });
+
+  it('DAY: expires at the session close validateOrder computed, releasing the lock', async () => {
+    const sessionClose = inSeconds(1);
+    const o = await placeOrder(
+      { side: 'SELL', quantity: '2', timeInForce: 'DAY', expireAt: null },
+      { validateOrder: async () => ({ instrument: INSTRUMENT, lastPrice: null, marketOrderCollar: '0.05', expireAt: sessionClose }) },
+    );
+    // A SELL locks its quantity of the base asset; the order takes the session close as its expiry.
+    expect(o.result.order).toMatchObject({ status: 'ACCEPTED', expireAt: sessionClose, lockedAsset: 'BTC', lockedAmount: '2' });
+
+    const done = await o.handle.result();
+    expect(done).toMatchObject({ status: 'EXPIRED', lockedAmount: '0', cancelReason: `time in force DAY expired at ${sessionClose}` });
+
+    expect(namesOf(o.orderId)).toEqual([...PLACED_AND_RESTING, 'cancelAtVenue', 'recordTransition']);
+    expect(inputsOf(o.orderId, 'lockFunds')).toEqual([expect.objectContaining({ postings: moves('LOCK', 'BTC', '2'), ledgerKind: 'LOCK' })]);
+    expect(inputsOf(o.orderId, 'submitToVenue')).toEqual([expect.objectContaining({ side: 'SELL', timeInForce: 'DAY', quantity: '2' })]);
+    expect(inputsOf<OrderChange>(o.orderId, 'recordTransition')[1]).toMatchObject({
+      transition: { from: 'ACCEPTED', to: 'EXPIRED' },
+      postings: moves('RELEASE', 'BTC', '2'),
+      ledgerKind: 'RELEASE',
+    });
+    expect(callsOf(o.orderId).find((c) => c.name === 'cancelAtVenue')!.at).toBeGreaterThanOrEqual(Date.parse(sessionClose));
+  });
+
+  it('a cancel before expiry wins: CANCELLED, and the expiry timer is cancelled, never fired', async () => {
+    const expireAt = inSeconds(1);
+    const o = await placeOrder({ timeInForce: 'GTD', expireAt });
+    expect(o.result.order.status).toBe('ACCEPTED');
+    expect(Date.now()).toBeLessThan(Date.parse(expireAt));
+
+    const cancelled = await o.handle.executeUpdate(cancelOrderUpdate, { args: [{ reason: 'client asked', correlationId: 'corr-cancel', traceId: null }] });
+    expect(cancelled).toMatchObject({ outcome: 'CANCELLED', order: { status: 'CANCELLED', cancelReason: 'client asked', lockedAmount: '0' } });
+    expect(await o.handle.result()).toMatchObject({ status: 'CANCELLED', cancelReason: 'client asked' });
+
+    const expected: ActivityName[] = [...PLACED_AND_RESTING, 'recordTransition', 'cancelAtVenue', 'recordTransition'];
+    expect(namesOf(o.orderId)).toEqual(expected);
+    const [, pending, done] = inputsOf<OrderChange>(o.orderId, 'recordTransition');
+    expect(pending).toMatchObject({ transition: { from: 'ACCEPTED', to: 'PENDING_CANCEL', reason: 'client asked' }, context: { causationId: 'corr-cancel' } });
+    expect(done).toMatchObject({
+      transition: { from: 'PENDING_CANCEL', to: 'CANCELLED', reason: 'client asked' },
+      postings: moves('RELEASE', 'USD', '100.1'),
+      ledgerKind: 'RELEASE',
+    });
+
+    // The history shows the expiry timer started and cancelled, never fired.
+    const { events } = await o.handle.fetchHistory();
+    const count = (key: 'timerStartedEventAttributes' | 'timerCanceledEventAttributes' | 'timerFiredEventAttributes') =>
+      (events ?? []).filter((e) => e[key]).length;
+    expect([count('timerStartedEventAttributes'), count('timerCanceledEventAttributes'), count('timerFiredEventAttributes')]).toEqual([1, 1, 0]);
+    // And past expireAt nothing more happened.
+    await sleepMs(Math.max(0, Date.parse(expireAt) - Date.now()) + 200);
+    expect(namesOf(o.orderId)).toEqual(expected);
+    expect((await o.handle.describe()).status.name).toBe('COMPLETED');
+  });
+
+  it('retries a failing activity (a plain Error) with the workflow retry policy and carries on', async () => {
+    // Two failures, then success: 500 ms + 1 s of backoff (initialInterval 500ms, backoff 2).
+    const o = await placeOrder(
+      {},
+      {
+        async submitToVenue(order) {
+          if (Context.current().info.attempt < 3) throw new Error('venue unavailable');
+          return defaults.submitToVenue(order);
+        },
+      },
+    );
+    expect(o.result.order).toMatchObject({ status: 'ACCEPTED', lockedAmount: '100.1' });
+    expect(namesOf(o.orderId)).toEqual(['recordOrder', 'validateOrder', 'lockFunds', 'submitToVenue', 'submitToVenue', 'submitToVenue', 'recordTransition']);
+
+    const attempts = callsOf(o.orderId).filter((c) => c.name === 'submitToVenue');
+    expect(attempts.map((c) => c.attempt)).toEqual([1, 2, 3]);
+    // The same request each time (the venue call is idempotent by order id).
+    expect(new Set(attempts.map((c) => JSON.stringify(c.input))).size).toBe(1);
+    // The retry policy the workflow set, as the server got it...
+    const { events } = await o.handle.fetchHistory();
+    const scheduled = (events ?? []).find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'submitToVenue');
+    expect(scheduled?.activityTaskScheduledEventAttributes?.retryPolicy).toMatchObject({ initialInterval: { nanos: 500_000_000 }, backoffCoefficient: 2 });
+    // ...and the backoff it made (lower bounds only: the server never retries early, but
+    // the dev server may retry later — it has been seen to wait ~1 s for both).
+    expect(attempts[1].at - attempts[0].at).toBeGreaterThanOrEqual(450);
+    expect(attempts[2].at - attempts[1].at).toBeGreaterThanOrEqual(950);
+    // Nothing was recorded twice: the failed attempts committed nothing.
+    expect(inputsOf(o.orderId, 'lockFunds')).toHaveLength(1);
+
+    // Close the order.
+    await o.handle.executeUpdate(cancelOrderUpdate, { args: [{ reason: null, correlationId: null }] });
+    expect((await o.handle.result()).status).toBe('CANCELLED');
+  });
+
+  it('does not retry a business failure: a non-retryable OrderValidationError rejects the order, nothing is locked', async () => {
+    const message = 'price 100.005 is not a multiple of the tick 0.01';
+    const o = await placeOrder(
+      { limitPrice: '100.005' },
+      {
+        async validateOrder() {
+          throw ApplicationFailure.create({ type: OrderFailureTypes.validation, message, nonRetryable: true, details: [{ code: 'INVALID_TICK', message }], category: 'BENIGN' });
+        },
+      },
+    );
+    expect(o.result.order).toMatchObject({ status: 'REJECTED', rejectReason: `INVALID_TICK: ${message}`, lockedAmount: '0', lockedAsset: null });
+    expect(await o.handle.result()).toMatchObject({ status: 'REJECTED', rejectReason: `INVALID_TICK: ${message}` });
+
+    expect(namesOf(o.orderId)).toEqual(['recordOrder', 'validateOrder', 'recordTransition']);
+    expect(callsOf(o.orderId).find((c) => c.name === 'validateOrder')!.attempt).toBe(1);
+    expect(inputsOf(o.orderId, 'recordTransition')).toEqual([
+      expect.objectContaining({ transition: { from: 'NEW', to: 'REJECTED', reason: `INVALID_TICK: ${message}` }, postings: [], ledgerKind: null }),
+    ]);
+  });
+
+  it('refuses an over-fill and reports it once; a later valid fill still applies', async () => {
+    const o = await placeOrder({});
+    const overFill = { tradeId: 't-over', quantity: '1.5', price: '100', executedAt: new Date().toISOString(), correlationId: 'corr-tick' };
+    const reason = 'over-fill: 1.5 exceeds the 1 left of 1';
+
+    const refused = await o.handle.executeUpdate(applyFillUpdate, { args: [overFill] });
+    expect(refused).toEqual({ tradeId: 't-over', outcome: 'REFUSED', reason, status: 'ACCEPTED', filledQuantity: '0' });
+    // Delivered again (a redelivery): the same answer, not a second report.
+    expect(await o.handle.executeUpdate(applyFillUpdate, { args: [overFill] })).toEqual(refused);
+    expect(await o.handle.query(getOrderQuery)).toMatchObject({ status: 'ACCEPTED', filledQuantity: '0', lockedAmount: '100.1', fills: [] });
+
+    expect(namesOf(o.orderId)).toEqual([...PLACED_AND_RESTING, 'reportFillRefused']);
+    expect(inputsOf(o.orderId, 'reportFillRefused')).toEqual([
+      {
+        orderId: o.orderId,
+        fill: { tradeId: 't-over', quantity: '1.5', price: '100' },
+        reason,
+        context: { correlationId: 'corr-tick', causationId: 'trade:t-over', traceId: null },
+      },
+    ]);
+
+    const filled = await o.handle.executeUpdate(applyFillUpdate, { args: [{ ...overFill, tradeId: 't-ok', quantity: '1' }] });
+    expect(filled).toMatchObject({ outcome: 'APPLIED', status: 'FILLED', filledQuantity: '1' });
+    expect(await o.handle.result()).toMatchObject({ status: 'FILLED', filledQuantity: '1', lockedAmount: '0', fills: [expect.objectContaining({ tradeId: 't-ok' })] });
+    expect(namesOf(o.orderId)).toEqual([...PLACED_AND_RESTING, 'reportFillRefused', 'settleFill']);
+    expect(inputsOf(o.orderId, 'settleFill')).toEqual([
+      expect.objectContaining({ transition: { from: 'ACCEPTED', to: 'FILLED', reason: null }, ledgerKind: 'FILL', fill: expect.objectContaining({ tradeId: 't-ok' }) }),
+    ]);
+  });
+});
