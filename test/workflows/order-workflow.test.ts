@@ -21,12 +21,10 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { WithStartWorkflowOperation, type WorkflowHandle } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
-import type { OrderActivities, ValidatedOrder } from '../../activities/order-activities';
 import type { Posting } from '../../domain/funds';
 import type { Instrument } from '../../domain/instrument';
 import type { PlaceOrderRequest } from '../../domain/order';
-import type { OrderChange } from '../../persistence/order-store';
-import type { VenueAck, VenueCancelResult } from '../../venue/exchange';
+import type { VenueAck, VenueCancelResult } from '../../domain/venue';
 import {
   applyFillUpdate,
   cancelOrderUpdate,
@@ -35,8 +33,11 @@ import {
   ORDER_WORKFLOW_TYPE,
   orderWorkflowId,
   placeOrderUpdate,
+  type OrderActivities,
+  type OrderCommit,
   type OrderWorkflowInput,
   type PlaceOrderResult,
+  type ValidatedOrder,
 } from '../../workflows/order/definitions';
 import type { orderWorkflow } from '../../workflows/order/workflow';
 
@@ -98,7 +99,7 @@ function mocked<K extends ActivityName>(name: K, orderIdOf: (input: Parameters<O
   return activity as unknown as OrderActivities[K];
 }
 
-const ofChange = (change: OrderChange) => change.order.orderId;
+const ofChange = (change: OrderCommit) => change.order.orderId;
 
 const activities: OrderActivities = {
   recordOrder: mocked('recordOrder', ofChange),
@@ -229,7 +230,7 @@ describe('order workflow with mocked activities', () => {
     expect(await o.handle.query(getOrderQuery)).toEqual(done);
 
     expect(namesOf(o.orderId)).toEqual([...PLACED_AND_RESTING, 'cancelAtVenue', 'recordTransition']);
-    expect(inputsOf<OrderChange>(o.orderId, 'recordOrder')[0]).toMatchObject({
+    expect(inputsOf<OrderCommit>(o.orderId, 'recordOrder')[0]).toMatchObject({
       order: { version: 1, status: 'NEW' },
       transition: { from: null, to: 'NEW' },
       context: { correlationId: o.correlationId },
@@ -242,7 +243,7 @@ describe('order workflow with mocked activities', () => {
       { orderId: o.orderId, symbol: 'BTC-USD', side: 'BUY', type: 'LIMIT', timeInForce: 'GTD', quantity: '1', limitPrice: '100', protectionPrice: null },
     ]);
     expect(inputsOf(o.orderId, 'cancelAtVenue')).toEqual([o.orderId]);
-    const [accepted, expired] = inputsOf<OrderChange>(o.orderId, 'recordTransition');
+    const [accepted, expired] = inputsOf<OrderCommit>(o.orderId, 'recordTransition');
     expect(accepted).toMatchObject({ transition: { from: 'NEW', to: 'ACCEPTED' }, postings: [] });
     expect(expired).toMatchObject({
       transition: { from: 'ACCEPTED', to: 'EXPIRED', reason: `time in force GTD expired at ${expireAt}` },
@@ -271,7 +272,7 @@ describe('order workflow with mocked activities', () => {
     expect(namesOf(o.orderId)).toEqual([...PLACED_AND_RESTING, 'cancelAtVenue', 'recordTransition']);
     expect(inputsOf(o.orderId, 'lockFunds')).toEqual([expect.objectContaining({ postings: moves('LOCK', 'BTC', '2'), ledgerKind: 'LOCK' })]);
     expect(inputsOf(o.orderId, 'submitToVenue')).toEqual([expect.objectContaining({ side: 'SELL', timeInForce: 'DAY', quantity: '2' })]);
-    expect(inputsOf<OrderChange>(o.orderId, 'recordTransition')[1]).toMatchObject({
+    expect(inputsOf<OrderCommit>(o.orderId, 'recordTransition')[1]).toMatchObject({
       transition: { from: 'ACCEPTED', to: 'EXPIRED' },
       postings: moves('RELEASE', 'BTC', '2'),
       ledgerKind: 'RELEASE',
@@ -291,7 +292,7 @@ describe('order workflow with mocked activities', () => {
 
     const expected: ActivityName[] = [...PLACED_AND_RESTING, 'recordTransition', 'cancelAtVenue', 'recordTransition'];
     expect(namesOf(o.orderId)).toEqual(expected);
-    const [, pending, done] = inputsOf<OrderChange>(o.orderId, 'recordTransition');
+    const [, pending, done] = inputsOf<OrderCommit>(o.orderId, 'recordTransition');
     expect(pending).toMatchObject({ transition: { from: 'ACCEPTED', to: 'PENDING_CANCEL', reason: 'client asked' }, context: { causationId: 'corr-cancel' } });
     expect(done).toMatchObject({
       transition: { from: 'PENDING_CANCEL', to: 'CANCELLED', reason: 'client asked' },
