@@ -40,45 +40,43 @@ function fingerprint(kind: string, m: FundsMovement): string {
   return [kind, m.accountId, m.asset, str(m.amount)].join('|');
 }
 
-/** A deposit; the same reference again adds nothing. */
-export async function deposit(em: EntityManager, m: FundsMovement, ctx: EventContext): Promise<FundsMovementResult> {
+/** What each kind of movement posts and announces. */
+const MOVEMENTS = {
+  deposit: { kind: 'DEPOSIT', postings: depositPostings, event: 'funds.deposited' },
+  withdrawal: { kind: 'WITHDRAWAL', postings: withdrawalPostings, event: 'funds.withdrawn' },
+} as const;
+
+/**
+ * Moves funds in or out, once per reference: the ledger transaction and its event in
+ * one transaction. The same reference again changes nothing (created: false); with
+ * other terms it is an IdempotencyConflictError; a withdrawal not covered by what is
+ * available is an InsufficientFundsError (nothing committed).
+ */
+async function moveFunds(em: EntityManager, movement: keyof typeof MOVEMENTS, m: FundsMovement, ctx: EventContext): Promise<FundsMovementResult> {
+  const spec = MOVEMENTS[movement];
   return em.transactional(async (tx) => {
-    const key = `deposit:${m.accountId}:${m.reference}`;
+    const key = `${movement}:${m.accountId}:${m.reference}`;
     const posted = await postLedgerTransaction(tx, {
       idempotencyKey: key,
-      kind: 'DEPOSIT',
+      kind: spec.kind,
       accountId: m.accountId,
       orderId: null,
       reference: m.reference,
-      fingerprint: fingerprint('DEPOSIT', m),
-      postings: depositPostings(m.accountId, m.asset, m.amount),
+      fingerprint: fingerprint(spec.kind, m),
+      postings: spec.postings(m.accountId, m.asset, m.amount),
     });
     if (posted.created) {
       const data = { accountId: m.accountId, asset: m.asset, amount: str(m.amount), reference: m.reference, transactionId: posted.id };
-      await appendEvents(tx, key, [draft('funds.deposited', data)], ctx);
+      await appendEvents(tx, key, [draft(spec.event, data)], ctx);
     }
     return { transactionId: posted.id, created: posted.created };
   });
 }
 
-/** A withdrawal from what is available; InsufficientFundsError when it is not covered. */
-export async function withdraw(em: EntityManager, m: FundsMovement, ctx: EventContext): Promise<FundsMovementResult> {
-  return em.transactional(async (tx) => {
-    const key = `withdrawal:${m.accountId}:${m.reference}`;
-    const posted = await postLedgerTransaction(tx, {
-      idempotencyKey: key,
-      kind: 'WITHDRAWAL',
-      accountId: m.accountId,
-      orderId: null,
-      reference: m.reference,
-      fingerprint: fingerprint('WITHDRAWAL', m),
-      postings: withdrawalPostings(m.accountId, m.asset, m.amount),
-    });
-    if (posted.created) {
-      const data = { accountId: m.accountId, asset: m.asset, amount: str(m.amount), reference: m.reference, transactionId: posted.id };
-      await appendEvents(tx, key, [draft('funds.withdrawn', data)], ctx);
-    }
-    return { transactionId: posted.id, created: posted.created };
-  });
+export function deposit(em: EntityManager, m: FundsMovement, ctx: EventContext): Promise<FundsMovementResult> {
+  return moveFunds(em, 'deposit', m, ctx);
 }
 
+export function withdraw(em: EntityManager, m: FundsMovement, ctx: EventContext): Promise<FundsMovementResult> {
+  return moveFunds(em, 'withdrawal', m, ctx);
+}

@@ -1,5 +1,5 @@
 /**
- * Order vocabulary and the one transition table (shared/reference/order-lifecycle.md).
+ * Order vocabulary and the one transition table (README, "The order lifecycle").
  * Workflow-safe: the workflow, the persisted read model and the API all use these.
  */
 
@@ -82,9 +82,8 @@ export interface OrderFill {
   at: string;
 }
 
-/** The order as the workflow owns it and every reader sees it. Decimals are strings. */
-export interface OrderSnapshot {
-  orderId: string;
+/** What a client asks for when it places an order. Decimals are strings. */
+export interface PlaceOrderRequest {
   clientOrderId: string;
   accountId: string;
   symbol: string;
@@ -93,7 +92,16 @@ export interface OrderSnapshot {
   quantity: string;
   limitPrice: string | null;
   timeInForce: TimeInForce;
+  /** GTD: when the order expires; for a DAY order, the session close it expires at. */
   expireAt: string | null;
+}
+
+/**
+ * The order as the workflow owns it and every reader sees it: the terms it was placed
+ * with, and where it stands. Decimals are strings.
+ */
+export interface OrderSnapshot extends PlaceOrderRequest {
+  orderId: string;
   status: OrderStatus;
   filledQuantity: string;
   leavesQuantity: string;
@@ -113,18 +121,6 @@ export interface OrderSnapshot {
   updatedAt: string;
   /** Incremented on every change the workflow commits; the read model stores it. */
   version: number;
-}
-
-export interface PlaceOrderRequest {
-  clientOrderId: string;
-  accountId: string;
-  symbol: string;
-  side: OrderSide;
-  type: OrderType;
-  quantity: string;
-  limitPrice: string | null;
-  timeInForce: TimeInForce;
-  expireAt: string | null;
 }
 
 /**

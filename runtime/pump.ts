@@ -52,6 +52,43 @@ export class Pump {
   }
 }
 
+/**
+ * A background service that works in batches: each round runs batches until one
+ * says nothing more is waiting, on a kick or on the polling interval. The fill
+ * dispatcher and webhook delivery are such loops.
+ */
+export abstract class BatchLoop {
+  protected readonly pump: Pump;
+
+  constructor(
+    private readonly intervalMs: number,
+    onError: (err: unknown) => void,
+  ) {
+    this.pump = new Pump(() => this.drain(), onError);
+  }
+
+  /** One batch; true when a full batch was taken (more may be waiting right now). */
+  protected abstract runBatch(): Promise<boolean>;
+
+  async start(): Promise<void> {
+    this.pump.start(this.intervalMs);
+  }
+
+  /** Asks for a round soon (coalesces with one already running). */
+  kick(): void {
+    this.pump.kick();
+  }
+
+  /** Runs batches until nothing due is left. Resolves when done (tests await it). */
+  async drain(): Promise<void> {
+    while (!this.pump.isStopped && (await this.runBatch()));
+  }
+
+  async stop(): Promise<void> {
+    await this.pump.stop();
+  }
+}
+
 /** Runs fn for every item, at most `concurrency` at a time. */
 export async function forEachConcurrently<T>(items: readonly T[], concurrency: number, fn: (item: T) => Promise<void>): Promise<void> {
   const queue = [...items];

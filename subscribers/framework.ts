@@ -56,7 +56,7 @@ export interface BackgroundService {
   stop(): Promise<void>;
 }
 
-export type Outcome = 'applied' | 'skipped' | 'duplicate' | 'held' | 'retry' | 'dead-lettered';
+export type DeliveryOutcome = 'applied' | 'skipped' | 'duplicate' | 'held' | 'retry' | 'dead-lettered';
 
 export interface DeadLetter {
   subscriber: string;
@@ -111,7 +111,7 @@ export class Subscriber {
       ackWaitMs?: number;
       batch?: number;
       /** Called with every delivery's outcome (metrics, tests). */
-      onOutcome?: (event: EventEnvelope, outcome: Outcome) => void;
+      onOutcome?: (event: EventEnvelope, outcome: DeliveryOutcome) => void;
     } = {},
   ) {
     this.maxAttempts = def.maxAttempts ?? 5;
@@ -179,7 +179,7 @@ export class Subscriber {
   }
 
   /** Applies one event exactly once in effect (see apply()). */
-  async process(event: EventEnvelope, mode: 'stream' | 'redrive', m?: JsMsg): Promise<Outcome> {
+  async process(event: EventEnvelope, mode: 'stream' | 'redrive', m?: JsMsg): Promise<DeliveryOutcome> {
     return (await this.apply(event, mode, m)).outcome;
   }
 
@@ -187,9 +187,9 @@ export class Subscriber {
    * Applies one event exactly once in effect. `stream` mode enforces the aggregate's
    * order; `redrive` mode applies a dead-lettered event whose turn has passed.
    */
-  private async apply(event: EventEnvelope, mode: 'stream' | 'redrive', m?: JsMsg): Promise<{ outcome: Outcome; attempts: number }> {
+  private async apply(event: EventEnvelope, mode: 'stream' | 'redrive', m?: JsMsg): Promise<{ outcome: DeliveryOutcome; attempts: number }> {
     const name = this.def.name;
-    let outcome: Outcome;
+    let outcome: DeliveryOutcome;
     try {
       outcome = await this.orm.em.fork().transactional(async (em) => {
         const done = await em.execute<unknown[]>('select 1 from processed_events where subscriber = ? and event_id = ?', [name, event.eventId]);
@@ -230,7 +230,7 @@ export class Subscriber {
     return { outcome, attempts: 0 };
   }
 
-  private async failed(event: EventEnvelope, err: unknown, mode: 'stream' | 'redrive', m?: JsMsg): Promise<{ outcome: Outcome; attempts: number }> {
+  private async failed(event: EventEnvelope, err: unknown, mode: 'stream' | 'redrive', m?: JsMsg): Promise<{ outcome: DeliveryOutcome; attempts: number }> {
     const error = String((err as Error)?.stack ?? err).slice(0, 4000);
     const [row] = await this.orm.em.fork().execute<{ attempts: number }[]>(
       `insert into subscriber_failures (subscriber, event_id, attempts, last_error) values (?, ?, 1, ?)

@@ -1,6 +1,6 @@
 /**
  * GET /events?accountId=&types=: the account's events as Server-Sent Events, live
- * from JetStream (seed 004).
+ * from JetStream.
  *
  * One ordered consumer per stream the requested types live in, filtered to the
  * account's subjects. Each SSE `id` is a cursor of the last stream sequence sent per

@@ -35,7 +35,7 @@ import { createHmac } from 'node:crypto';
 import type { BackgroundService, ServiceDeps } from '../framework';
 import type { Orm } from '../../persistence/orm';
 import type { Logger } from '../../runtime/logger';
-import { forEachConcurrently, Pump } from '../../runtime/pump';
+import { BatchLoop, forEachConcurrently } from '../../runtime/pump';
 import { backoffMs } from '../../runtime/timing';
 
 export interface WebhookDeliveryOptions {
@@ -88,44 +88,31 @@ interface ClaimedRow {
 
 type AttemptResult = { ok: true; statusCode: number } | { ok: false; statusCode: number | null; error: string };
 
-export class WebhookDelivery implements BackgroundService {
+export class WebhookDelivery extends BatchLoop implements BackgroundService {
   readonly name = 'webhook-delivery';
   readonly options: WebhookDeliveryOptions;
   private readonly wakeups = new Set<NodeJS.Timeout>();
-  private readonly pump: Pump;
+  private readonly orm: Orm;
+  private readonly logger: Logger;
 
-  constructor(
-    private readonly orm: Orm,
-    private readonly logger: Logger,
-    options: Partial<WebhookDeliveryOptions> = {},
-  ) {
-    this.options = { ...DEFAULT_WEBHOOK_DELIVERY, ...options };
+  constructor(orm: Orm, logger: Logger, options: Partial<WebhookDeliveryOptions> = {}) {
+    const resolved = { ...DEFAULT_WEBHOOK_DELIVERY, ...options };
+    super(resolved.intervalMs, (err) => logger.error({ err }, 'webhook delivery round failed'));
+    this.orm = orm;
+    this.logger = logger;
+    this.options = resolved;
     if (this.options.leaseMs <= this.options.timeoutMs) throw new Error('webhook delivery: leaseMs must exceed timeoutMs');
     if (this.options.maxAttempts < 1) throw new Error('webhook delivery: maxAttempts must be at least 1');
-    this.pump = new Pump(
-      () => this.drain(),
-      (err) => this.logger.error({ err }, 'webhook delivery round failed'),
-    );
   }
 
-  start(): void {
-    this.pump.start(this.options.intervalMs);
-  }
-
-  /** Asks for a delivery round soon (coalesces with one already running). */
-  kick(): void {
-    this.pump.kick();
-  }
-
-  /** Delivers until nothing due is left. */
-  async drain(): Promise<void> {
-    while (!this.pump.isStopped && (await this.deliverBatch()) === this.options.batchSize);
-  }
-
-  async stop(): Promise<void> {
+  override async stop(): Promise<void> {
     for (const t of this.wakeups) clearTimeout(t);
     this.wakeups.clear();
-    await this.pump.stop();
+    await super.stop();
+  }
+
+  protected async runBatch(): Promise<boolean> {
+    return (await this.deliverBatch()) === this.options.batchSize;
   }
 
   private async deliverBatch(): Promise<number> {

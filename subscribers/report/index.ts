@@ -25,7 +25,7 @@ import { applyTrade, FLAT, type Position } from '../../domain/positions';
 export const REPORT_SUBSCRIBER = 'report';
 
 export const OUTCOMES = ['created', 'filled', 'cancelled', 'expired', 'rejected'] as const;
-export type Outcome = (typeof OUTCOMES)[number];
+export type OrderOutcome = (typeof OUTCOMES)[number];
 
 const OUTCOME_OF_EVENT = {
   'order.created': 'created',
@@ -33,7 +33,7 @@ const OUTCOME_OF_EVENT = {
   'order.cancelled': 'cancelled',
   'order.expired': 'expired',
   'order.rejected': 'rejected',
-} as const satisfies Partial<Record<EventType, Outcome>>;
+} as const satisfies Partial<Record<EventType, OrderOutcome>>;
 
 type OutcomeEvent = keyof typeof OUTCOME_OF_EVENT;
 

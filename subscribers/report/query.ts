@@ -8,7 +8,7 @@
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { dec, str, ZERO, type Decimal } from '../../domain/decimal';
-import { OUTCOMES, type Outcome } from './index';
+import { OUTCOMES, type OrderOutcome } from './index';
 
 export interface SymbolDay {
   symbol: string;
@@ -25,7 +25,7 @@ export interface SymbolDay {
 export interface DailyReport {
   accountId: string;
   date: string;
-  orders: Record<Outcome, number>;
+  orders: Record<OrderOutcome, number>;
   symbols: SymbolDay[];
   /** Per quote asset: { fees: { USD: "1.5" }, realizedPnl: { USD: "-3" } }. */
   totals: { fees: Record<string, string>; realizedPnl: Record<string, string> };
@@ -45,11 +45,11 @@ interface SymbolDayRow {
 
 /** `date` is a valid YYYY-MM-DD (validated at the API boundary). */
 export async function dailyReport(em: EntityManager, accountId: string, date: string): Promise<DailyReport> {
-  const outcomeRows = await em.execute<{ outcome: Outcome; count: number }[]>(
+  const outcomeRows = await em.execute<{ outcome: OrderOutcome; count: number }[]>(
     'select outcome, count from report_order_outcomes where account_id = ? and day = ?::date',
     [accountId, date],
   );
-  const orders = Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<Outcome, number>;
+  const orders = Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<OrderOutcome, number>;
   for (const r of outcomeRows) orders[r.outcome] = Number(r.count);
 
   const rows = await em.execute<SymbolDayRow[]>(

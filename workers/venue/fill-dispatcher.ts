@@ -17,7 +17,7 @@ import { PgListener } from '../../persistence/listen';
 import { hasOrderFill } from '../../persistence/orders';
 import type { Orm } from '../../persistence/orm';
 import type { Logger } from '../../runtime/logger';
-import { forEachConcurrently, Pump } from '../../runtime/pump';
+import { BatchLoop, forEachConcurrently } from '../../runtime/pump';
 import { backoffMs } from '../../runtime/timing';
 import { FILLS_CHANNEL, SimulatedFillFeed, type PendingFill } from '../../venue/simulated/fill-feed';
 
@@ -35,58 +35,45 @@ export interface FillDispatcherOptions {
   deliveryTimeoutMs?: number;
 }
 
-export class FillDispatcher {
-  private readonly pump: Pump;
+export class FillDispatcher extends BatchLoop {
   private readonly feed: SimulatedFillFeed;
   private readonly listener: PgListener | null;
   private readonly batchSize: number;
   private readonly concurrency: number;
   private readonly leaseSeconds: number;
   private readonly deliveryTimeoutMs: number;
+  private readonly orm: Orm;
+  private readonly orders: OrderClient;
+  private readonly logger: Logger;
 
-  constructor(
-    private readonly orm: Orm,
-    private readonly orders: OrderClient,
-    private readonly logger: Logger,
-    private readonly options: FillDispatcherOptions,
-  ) {
+  constructor(orm: Orm, orders: OrderClient, logger: Logger, options: FillDispatcherOptions) {
+    super(options.intervalMs, (err) => logger.error({ err }, 'fill delivery round failed'));
+    this.orm = orm;
+    this.orders = orders;
+    this.logger = logger;
     this.feed = new SimulatedFillFeed(orm);
     this.batchSize = options.batchSize ?? 200;
     this.concurrency = options.concurrency ?? 8;
     this.leaseSeconds = options.leaseSeconds ?? 60;
     this.deliveryTimeoutMs = options.deliveryTimeoutMs ?? 10_000;
-    this.pump = new Pump(
-      () => this.drain(),
-      (err) => this.logger.error({ err }, 'fill delivery round failed'),
-    );
     this.listener = options.databaseUrl ? new PgListener(options.databaseUrl, FILLS_CHANNEL, () => this.kick(), logger) : null;
   }
 
-  async start(): Promise<void> {
+  override async start(): Promise<void> {
     await this.listener?.start();
-    this.pump.start(this.options.intervalMs);
+    await super.start();
   }
 
-  /** Asks for a delivery round soon (coalesces with one already running). */
-  kick(): void {
-    this.pump.kick();
-  }
-
-  /** Delivers until nothing due is left. Resolves when done (tests await it). */
-  async drain(): Promise<void> {
-    while (!this.pump.isStopped && (await this.deliverBatch()) === this.batchSize);
-  }
-
-  async stop(): Promise<void> {
-    await this.pump.stop();
+  override async stop(): Promise<void> {
+    await super.stop();
     await this.listener?.stop();
   }
 
   /** Leases up to batchSize orders with due fills and delivers each one's fills in order. */
-  private async deliverBatch(): Promise<number> {
+  protected async runBatch(): Promise<boolean> {
     const leased = await this.feed.leaseOrders(this.batchSize, this.leaseSeconds);
     await forEachConcurrently(leased, this.concurrency, (orderId) => this.deliverOrder(orderId));
-    return leased.length;
+    return leased.length === this.batchSize;
   }
 
   /** Delivers one leased order's pending fills in trade order, stopping at the first that fails. */
