@@ -12,8 +12,13 @@
  *   when its turn comes, never silently;
  * - bounded retries with backoff: after `maxAttempts` failures the event goes to the
  *   dead-letter stream with its error and delivery count, the aggregate moves on, and
- *   the rest keep flowing; `npm run dead-letters` lists and redrives them.
+ *   the rest keep flowing; `npm run dead-letters` lists and redrives them;
+ * - consume loops that keep running: when a consumer's messages end or fail (its
+ *   durable consumer deleted, its stream recreated, an error), the loop declares the
+ *   consumer again and restarts after a backoff, logged; a restarted consumer may
+ *   deliver again what was already applied, which the exactly-once effect absorbs.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { AckPolicy, DeliverPolicy, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
 import { EventSchemaError, parseEvent, type EventEnvelope, type EventType } from '../events/catalogue';
@@ -69,6 +74,10 @@ export interface DeadLetter {
 }
 
 const GAP_DELAY_MS = 1_000;
+/** Restarts of a consumer loop back off from 250 ms, doubling to 10 s; a run that lasted a minute was healthy and resets it. */
+const RESTART_FIRST_MS = 250;
+const RESTART_MAX_MS = 10_000;
+const HEALTHY_RUN_MS = 60_000;
 
 export function consumerName(subscriber: string, stream: StreamKey | 'redrive'): string {
   return `${subscriber}-${stream}`;
@@ -98,8 +107,11 @@ export function consumerSpecsFor(def: SubscriberDefinition, t: Topology, ackWait
 export class Subscriber {
   private readonly maxAttempts: number;
   private readonly loops: Promise<void>[] = [];
-  private readonly streams: ConsumerMessages[] = [];
+  /** The messages each loop consumes now, closed by stop(). */
+  private readonly current = new Set<ConsumerMessages>();
   private stopped = false;
+  /** Aborted by stop(): wakes the loops waiting to restart. */
+  private readonly stopping = new AbortController();
 
   constructor(
     readonly def: SubscriberDefinition,
@@ -110,6 +122,12 @@ export class Subscriber {
     private readonly options: {
       ackWaitMs?: number;
       batch?: number;
+      /**
+       * How long a pull waits at the server (default: the client's, 30 s). A consumer
+       * deleted while none of its pulls waits there is noticed only by missed heartbeats
+       * (two of half this), so a shorter one notices it sooner (tests).
+       */
+      pullExpiresMs?: number;
       /** Called with every delivery's outcome (metrics, tests). */
       onOutcome?: (event: EventEnvelope, outcome: DeliveryOutcome) => void;
     } = {},
@@ -117,24 +135,77 @@ export class Subscriber {
     this.maxAttempts = def.maxAttempts ?? 5;
   }
 
-  /** Declares the consumers (idempotent) and starts consuming. */
+  /** Declares the consumers (idempotent) and starts a supervised loop for each. */
   async start(): Promise<void> {
     const specs = consumerSpecsFor(this.def, this.topology, this.options.ackWaitMs);
+    // Declared here, not only in the loops, so a subscriber that cannot start fails its process at once.
     await ensureConsumers(this.messaging.jsm, specs);
-    for (const spec of specs) {
-      const consumer = await this.messaging.js.consumers.get(spec.stream, spec.durable_name as string);
-      // A small pull batch: a copy that stops leaves few messages waiting for their ack wait.
-      const messages = await consumer.consume({ max_messages: this.options.batch ?? 16 });
-      this.streams.push(messages);
-      const redrive = spec.durable_name === consumerName(this.def.name, 'redrive');
-      this.loops.push(this.loop(messages, redrive));
-    }
+    for (const spec of specs) this.loops.push(this.supervise(spec));
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    for (const s of this.streams) await s.close().catch(() => undefined);
+    this.stopping.abort();
+    // close() stops the pulls at once, but settles only when its loop reads on: awaiting the loops covers it.
+    for (const messages of this.current) void messages.close();
     await Promise.allSettled(this.loops);
+  }
+
+  /**
+   * Runs one consumer until stop(). Its messages end or fail when the durable consumer
+   * was deleted or its stream recreated (the client reports those as errors, see
+   * consume()), or on any other trouble (a reconnect alone does not end them: the client
+   * resumes its pulls itself); the loop then declares the consumer again and
+   * restarts, backing off while it keeps failing. A re-created consumer starts from the
+   * beginning of its stream: what was applied before is recognised as processed.
+   */
+  private async supervise(spec: ConsumerSpec): Promise<void> {
+    const consumer = spec.durable_name as string;
+    const redrive = consumer === consumerName(this.def.name, 'redrive');
+    let failures = 0;
+    for (let restart = false; !this.stopped; restart = true) {
+      const startedAt = Date.now();
+      let reason: string;
+      try {
+        if (restart) await ensureConsumers(this.messaging.jsm, [spec]);
+        await this.consume(spec, redrive);
+        reason = 'its messages ended';
+      } catch (err) {
+        reason = err instanceof Error ? err.message : String(err);
+      }
+      if (this.stopped) return;
+      // The connection reconnects by itself; once closed it never reopens: nothing to restart on.
+      if (this.messaging.nc.isClosed()) {
+        this.logger.error({ subscriber: this.def.name, consumer, reason }, 'consumer loop ended: the NATS connection is closed');
+        return;
+      }
+      if (Date.now() - startedAt >= HEALTHY_RUN_MS) failures = 0;
+      const delayMs = Math.min(RESTART_MAX_MS, RESTART_FIRST_MS * 2 ** failures++);
+      this.logger.warn({ subscriber: this.def.name, consumer, reason, restartInMs: delayMs }, 'consumer loop ended; restarting');
+      // Cut short by stop() (the abort rejects it), and leaves no timer behind.
+      await sleep(delayMs, undefined, { signal: this.stopping.signal }).catch(() => undefined);
+    }
+  }
+
+  /** One run of a consumer loop: returns when its messages end (or stop()), throws when they fail. */
+  private async consume(spec: ConsumerSpec, redrive: boolean): Promise<void> {
+    const consumer = await this.messaging.js.consumers.get(spec.stream, spec.durable_name as string);
+    const messages = await consumer.consume({
+      // A small pull batch: a copy that stops leaves few messages waiting for their ack wait.
+      max_messages: this.options.batch ?? 16,
+      expires: this.options.pullExpiresMs,
+      // Without it the client only reports a deleted consumer or stream and keeps pulling
+      // from nothing; with it the messages fail, and supervise() declares the consumer again.
+      abort_on_missing_resource: true,
+    });
+    this.current.add(messages);
+    try {
+      // stop() ran while this run was starting, and did not see these messages.
+      if (!this.stopped) await this.loop(messages, redrive);
+    } finally {
+      this.current.delete(messages);
+      void messages.close();
+    }
   }
 
   private async loop(messages: ConsumerMessages, redrive: boolean): Promise<void> {
