@@ -18,7 +18,6 @@
  *   consumer again and restarts after a backoff, logged; a restarted consumer may
  *   deliver again what was already applied, which the exactly-once effect absorbs.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { AckPolicy, DeliverPolicy, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
 import { EventSchemaError, parseEvent, type EventEnvelope, type EventType } from '../events/catalogue';
@@ -180,10 +179,10 @@ export class Subscriber {
         return;
       }
       if (Date.now() - startedAt >= HEALTHY_RUN_MS) failures = 0;
-      const delayMs = Math.min(RESTART_MAX_MS, RESTART_FIRST_MS * 2 ** failures++);
+      const delayMs = backoffMs(++failures, RESTART_FIRST_MS, RESTART_MAX_MS);
       this.logger.warn({ subscriber: this.def.name, consumer, reason, restartInMs: delayMs }, 'consumer loop ended; restarting');
-      // Cut short by stop() (the abort rejects it), and leaves no timer behind.
-      await sleep(delayMs, undefined, { signal: this.stopping.signal }).catch(() => undefined);
+      // Cut short by stop(), and leaves no timer behind.
+      await sleep(delayMs, this.stopping.signal);
     }
   }
 

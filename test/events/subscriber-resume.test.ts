@@ -12,11 +12,11 @@ import pino from 'pino';
 import type { EventEnvelope } from '../../events/catalogue';
 import { appendEvents, draft, eventIdFor } from '../../events/outbox';
 import { OutboxRelay } from '../../events/relay';
-import { STREAMS, streamSpecs } from '../../events/topology';
+import { STREAMS, streamSpecs } from '../../events/streams';
 import { connectMessaging, ensureStreams, Topology, type Messaging } from '../../messaging/nats';
 import { connectDatabase, dropDatabase, type Orm } from '../../persistence/orm';
 import { setupMessaging } from '../../scripts/setup-messaging';
-import { consumerName, Subscriber, type Outcome, type SubscriberDefinition } from '../../subscribers/framework';
+import { consumerName, Subscriber, type DeliveryOutcome, type SubscriberDefinition } from '../../subscribers/framework';
 import { eventually } from '../support/pipeline';
 
 const natsUrl = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
@@ -71,10 +71,10 @@ function recorder(accountId: string): SubscriberDefinition {
 }
 
 /** Starts a copy of the subscriber on a NATS connection of its own; returns it and the outcomes it reports. */
-async function startSubscriber(def: SubscriberDefinition): Promise<{ sub: Subscriber; nats: Messaging; outcomes: Outcome[] }> {
+async function startSubscriber(def: SubscriberDefinition): Promise<{ sub: Subscriber; nats: Messaging; outcomes: DeliveryOutcome[] }> {
   const nats = await connectMessaging(natsUrl, `resume-test-${def.name}`);
   connections.push(nats);
-  const outcomes: Outcome[] = [];
+  const outcomes: DeliveryOutcome[] = [];
   const sub = new Subscriber(def, orm, nats, topology, logger, { ackWaitMs: 3_000, batch: 4, pullExpiresMs: 2_000, onOutcome: (_, o) => void outcomes.push(o) });
   subscribers.push(sub);
   await sub.start();
