@@ -53,7 +53,7 @@ function startProcess(name: string, script: string, restarts = 0): void {
     // A crash is restarted with backoff; one that ran a while starts its count over.
     const n = Date.now() - startedAt > 60_000 ? 0 : restarts + 1;
     const delay = backoffMs(n + 1, 1_000, 30_000);
-    logger.error({ process: name, code, signal, restartInMs: delay }, 'process exited; restarting');
+    logger.error({ child: name, code, signal, restartInMs: delay }, 'process exited; restarting');
     setTimeout(() => !stopping && startProcess(name, script, n), delay).unref();
   });
 }
@@ -145,7 +145,7 @@ async function stop(code = 0): Promise<void> {
     const timer = setTimeout(() => child.kill('SIGKILL'), config.SHUTDOWN_TIMEOUT_MS + 5_000);
     await exited(child);
     clearTimeout(timer);
-    logger.info({ process: name }, 'stopped');
+    logger.info({ child: name }, 'stopped');
   }
   process.exit(code);
 }
