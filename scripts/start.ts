@@ -20,6 +20,7 @@ import { backoffMs } from '../runtime/timing';
 import { ORDER_SEARCH_ATTRIBUTE_KEYS } from '../workflows/order/definitions';
 import { compiledMain, PROCESSES } from './processes';
 import { setupMessaging } from './setup-messaging';
+import { devServerArgs } from './temporal-dev-server';
 
 const config = loadConfig();
 const logger = createLogger('start', config.LOG_LEVEL);
@@ -99,6 +100,7 @@ async function startTemporal(): Promise<void> {
     '--log-level',
     'warn',
     ...ORDER_SEARCH_ATTRIBUTE_KEYS.flatMap((k) => ['--search-attribute', `${k.name}=Keyword`]),
+    ...devServerArgs(true),
   ];
   const child = spawn(cli, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   children.set('temporal', child);

@@ -3,23 +3,22 @@
  * written with RECORD_HISTORIES=1 and committed) against the current workflow code:
  * a change that is not deterministic, or not guarded with `patched`, fails here.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { bundleWorkflowCode, DefaultLogger, Worker } from '@temporalio/worker';
-import { HISTORIES_DIR } from './support/histories';
+import { HISTORIES_DIR, historyFiles } from './support/histories';
 
 function histories() {
-  return readdirSync(HISTORIES_DIR)
-    .filter((f) => f.endsWith('.json'))
-    .sort()
-    .map((f) => ({ workflowId: f.replace(/\.json$/, ''), history: historyFromJSON(JSON.parse(readFileSync(join(HISTORIES_DIR, f), 'utf8'))) }));
+  return historyFiles().map((f) => ({ workflowId: f.replace(/\.json$/, ''), history: historyFromJSON(JSON.parse(readFileSync(join(HISTORIES_DIR, f), 'utf8'))) }));
 }
 
 describe('workflow replay', () => {
-  it('has histories recorded from the lifecycle scenarios', () => {
-    expect(histories().length).toBeGreaterThanOrEqual(12);
+  it('has histories recorded from the lifecycle scenarios, for every release', () => {
+    const releases = new Set(historyFiles().map((f) => f.split('/')[0]));
+    expect([...releases].sort()).toEqual(['2026-11-24', '2026-11-29-local-steps']);
+    expect(histories().length).toBeGreaterThanOrEqual(24);
   });
 
   it('replays every recorded history against the current workflow code', async () => {

@@ -18,6 +18,7 @@ import { DefaultLogger, Runtime, bundleWorkflowCode } from '@temporalio/worker';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { connectDatabase } from '../../persistence/orm';
 import { ORDER_SEARCH_ATTRIBUTE_KEYS } from '../../workflows/order/definitions';
+import { devServerArgs } from '../../scripts/temporal-dev-server';
 import { TEST_STATE, type TestRunState } from './run-state';
 
 const ROOT = join(__dirname, '..', '..');
@@ -41,6 +42,7 @@ export default async function globalSetup(): Promise<void> {
         ip: '127.0.0.1',
         searchAttributes: ORDER_SEARCH_ATTRIBUTE_KEYS,
         log: { format: 'pretty', level: 'error' },
+        extraArgs: devServerArgs(false),
       },
     }),
     createDatabase(runId),

@@ -36,6 +36,8 @@ export interface HarnessOptions {
   /** Reuse this task queue (to restart a worker where another left off). */
   taskQueue?: string;
   dispatcher?: Partial<FillDispatcherOptions>;
+  /** Run this workflow bundle instead of the current code (an older release's workflow). */
+  workflowBundlePath?: string;
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -55,7 +57,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     connection: nativeConnection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue,
-    workflowBundlePath: process.env.TEST_WORKFLOW_BUNDLE,
+    workflowBundlePath: options.workflowBundlePath ?? process.env.TEST_WORKFLOW_BUNDLE,
     activities: {
       orm,
       venue: options.venueAdapter ? options.venueAdapter(venue) : venue,

@@ -40,7 +40,14 @@ interface PendingFillRow {
 export class SimulatedFillFeed {
   constructor(private readonly orm: Orm) {}
 
-  /** Leases up to `limit` venue orders that have due fills, for `leaseSeconds`; returns their ids. */
+  /**
+   * Leases up to `limit` venue orders that have due fills, for `leaseSeconds`; returns
+   * their ids. The lease is exclusive by construction: a dispatcher that updates the
+   * same order row at the same time waits for the first one's commit, then finds the
+   * lease taken and leaves the row alone. (It does not skip locked rows: a cancel or a
+   * tick holding an order row for a moment must not make the order's fills wait a
+   * whole polling interval.)
+   */
   async leaseOrders(limit: number, leaseSeconds: number): Promise<string[]> {
     const rows = await this.orm.em.fork().execute<{ order_id: string }[]>(
       `update venue_orders set fill_lease_until = now() + make_interval(secs => ?)
@@ -48,7 +55,7 @@ export class SimulatedFillFeed {
          select o.order_id from venue_orders o
          where o.order_id in (select f.order_id from venue_fills f where f.delivery = 'PENDING' and f.next_attempt_at <= now())
            and (o.fill_lease_until is null or o.fill_lease_until <= now())
-         limit ? for update of o skip locked)
+         limit ?)
        returning order_id`,
       [leaseSeconds, limit],
     );

@@ -18,7 +18,9 @@ import {
   condition,
   isCancellation,
   log,
+  patched,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   sleep,
   upsertSearchAttributes,
@@ -56,7 +58,34 @@ import {
 
 const retry = { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '30s' } as const;
 
-const acts = proxyActivities<OrderActivities>({ startToCloseTimeout: '20s', retry });
+const stepOptions = { startToCloseTimeout: '20s', retry } as const;
+
+/**
+ * Since this patch the steps run as local activities: in the worker that runs the
+ * workflow, with their results recorded in the workflow task, instead of a round trip
+ * through the server's task queues per step. Placement (record, validate, lock,
+ * submit, accept) then answers in about one workflow task, and a fill settles in one.
+ * Each step is idempotent (commits by order version, the venue by order id), which
+ * local activities need: a step may run again if its workflow task is retried.
+ *
+ * The cancel at the venue stays a regular activity: a venue may take its time to
+ * confirm a cancel, and while a local activity runs, the workflow answers no query
+ * and takes no update. Orders started before the patch keep scheduling regular
+ * activities until they end.
+ */
+export const LOCAL_STEPS_PATCH = 'order-steps-as-local-activities';
+const regularSteps = proxyActivities<OrderActivities>(stepOptions);
+const local = proxyLocalActivities<OrderActivities>(stepOptions);
+const localSteps: OrderActivities = {
+  recordOrder: local.recordOrder,
+  validateOrder: local.validateOrder,
+  lockFunds: local.lockFunds,
+  submitToVenue: local.submitToVenue,
+  settleFill: local.settleFill,
+  reportFillRefused: local.reportFillRefused,
+  recordTransition: local.recordTransition,
+  cancelAtVenue: regularSteps.cancelAtVenue,
+};
 
 /** Average of the fills, rounded to 18 decimal places (half-even). */
 function averagePrice(notional: string, filled: string): string | null {
@@ -64,8 +93,10 @@ function averagePrice(notional: string, filled: string): string | null {
   return f.isZero() ? null : str(dec(notional).div(f).toDecimalPlaces(18));
 }
 
+/** The business failure a step ended with: wrapped in an ActivityFailure for a regular activity, as it is for a local one. */
 function failureOf(err: unknown): ApplicationFailure | null {
   if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure) return err.cause;
+  if (err instanceof ApplicationFailure) return err;
   return null;
 }
 
@@ -96,6 +127,8 @@ export class OrderProcess {
   /** The main loop has ended: the order is terminal and takes nothing more. */
   private closed = false;
   private readonly expiryScope = new CancellationScope();
+  /** How the steps run: decided once, at the start (see LOCAL_STEPS_PATCH). */
+  private acts: OrderActivities = regularSteps;
   /** The placing request: the cause of everything the order does on its own. */
   private readonly placed: EventContext;
 
@@ -202,14 +235,15 @@ export class OrderProcess {
   }
 
   async run(): Promise<OrderSnapshot> {
-    await this.commit(acts.recordOrder, { ctx: this.placed, to: 'NEW', reason: null });
+    if (patched(LOCAL_STEPS_PATCH)) this.acts = localSteps;
+    await this.commit(this.acts.recordOrder, { ctx: this.placed, to: 'NEW', reason: null });
 
     const validated = await this.validate();
     if (!validated) return this.view();
 
     if (!(await this.lock(validated))) return this.view();
 
-    const ack = await acts.submitToVenue({
+    const ack = await this.acts.submitToVenue({
       orderId: this.order.orderId,
       symbol: this.order.symbol,
       side: this.order.side,
@@ -254,7 +288,7 @@ export class OrderProcess {
 
   private async validate(): Promise<ValidatedOrder | null> {
     try {
-      const v = await acts.validateOrder({ orderId: this.order.orderId, request: this.input.request });
+      const v = await this.acts.validateOrder({ orderId: this.order.orderId, request: this.input.request });
       this.instrument = v.instrument;
       return v;
     } catch (err) {
@@ -272,7 +306,7 @@ export class OrderProcess {
     const plan = lockPlan(this.order, v.instrument, v.lastPrice, v.marketOrderCollar);
     try {
       await this.commit(
-        acts.lockFunds,
+        this.acts.lockFunds,
         { ctx: this.placed, postings: lockPostings(this.order.accountId, plan.asset, plan.amount), ledgerKind: 'LOCK' },
         (o) => {
           o.lockedAsset = plan.asset;
@@ -301,7 +335,7 @@ export class OrderProcess {
     for (const fill of ack.fills) await this.applyFill(this.report(fill, this.placed));
     if (isTerminal(this.order.status)) return;
     if (ack.status === 'RESTING') {
-      if (this.order.status === 'NEW') await this.commit(acts.recordTransition, { ctx: this.placed, to: 'ACCEPTED', reason: null });
+      if (this.order.status === 'NEW') await this.commit(this.acts.recordTransition, { ctx: this.placed, to: 'ACCEPTED', reason: null });
     } else {
       // IOC / FOK / MARKET: the venue cancelled what it could not fill at once.
       const why = this.order.timeInForce === 'FOK' ? 'FOK: not fillable in full' : `${this.order.timeInForce}: unfilled quantity cancelled`;
@@ -335,7 +369,7 @@ export class OrderProcess {
     const qty = dec(fill.quantity);
     if (qty.greaterThan(dec(o.leavesQuantity))) {
       const reason = `over-fill: ${fill.quantity} exceeds the ${o.leavesQuantity} left of ${o.quantity}`;
-      await acts.reportFillRefused({
+      await this.acts.reportFillRefused({
         orderId: o.orderId,
         fill: { tradeId: fill.tradeId, quantity: fill.quantity, price: fill.price },
         reason,
@@ -374,7 +408,7 @@ export class OrderProcess {
       traceId: this.placed.traceId,
     };
     await this.commit(
-      acts.settleFill,
+      this.acts.settleFill,
       { ctx, to, reason: null, postings: settlement.postings, ledgerKind: 'FILL', fill: record },
       (next) => {
         next.filledQuantity = str(filled);
@@ -398,9 +432,9 @@ export class OrderProcess {
   /** Cancels at the venue (a cancel request, or the time in force running out). */
   private async cancelAtVenue(cancel: CancelState): Promise<void> {
     const previous = this.order.status;
-    if (cancel.kind === 'CANCEL') await this.commit(acts.recordTransition, { ctx: cancel.ctx, to: 'PENDING_CANCEL', reason: cancel.reason });
+    if (cancel.kind === 'CANCEL') await this.commit(this.acts.recordTransition, { ctx: cancel.ctx, to: 'PENDING_CANCEL', reason: cancel.reason });
 
-    const result = await acts.cancelAtVenue(this.order.orderId);
+    const result = await this.acts.cancelAtVenue(this.order.orderId);
     // The venue's answer lists every fill it made: apply any still in flight first.
     for (const fill of result.fills) await this.applyFill(this.report(fill, cancel.ctx));
 
@@ -419,7 +453,7 @@ export class OrderProcess {
       // The venue refused: the order returns to where it was.
       const back: OrderStatus = dec(this.order.filledQuantity).isZero() ? 'ACCEPTED' : 'PARTIALLY_FILLED';
       log.warn('venue refused cancel', { orderId: this.order.orderId, reason: result.reason, previous });
-      if (this.order.status !== back) await this.commit(acts.recordTransition, { ctx: cancel.ctx, to: back, reason: `cancel refused: ${result.reason}` });
+      if (this.order.status !== back) await this.commit(this.acts.recordTransition, { ctx: cancel.ctx, to: back, reason: `cancel refused: ${result.reason}` });
       cancel.outcome = 'TOO_LATE';
     }
   }
@@ -447,7 +481,7 @@ export class OrderProcess {
   private async finish(to: 'REJECTED' | 'CANCELLED' | 'EXPIRED', reason: string, ctx: EventContext): Promise<void> {
     const o = this.order;
     const postings = o.lockedAsset ? releasePostings(o.accountId, o.lockedAsset, o.lockedAmount) : [];
-    await this.commit(acts.recordTransition, { ctx, to, reason, postings, ledgerKind: postings.length ? 'RELEASE' : null }, (next) => {
+    await this.commit(this.acts.recordTransition, { ctx, to, reason, postings, ledgerKind: postings.length ? 'RELEASE' : null }, (next) => {
       next.leavesQuantity = '0';
       next.lockedAmount = '0';
       if (to === 'REJECTED') next.rejectReason = reason;

@@ -1,0 +1,512 @@
+/**
+ * FROZEN: the order workflow as released on 2026-11-24 (every step a regular
+ * activity), kept byte-for-byte in behaviour so a test can start orders on the old
+ * code path and finish them on the current one (test/lifecycle/upgrade.test.ts). Do
+ * not edit; the current workflow must keep replaying what this one records.
+ */
+/**
+ * One workflow per order: it owns the order's lifecycle and makes every decision.
+ *
+ *   record NEW -> validate -> lock funds -> submit to the venue
+ *     -> fills (from the submission, from the venue as `applyFill` updates, from a
+ *        cancel's answer), each settled by an activity
+ *     -> cancel (`cancelOrder` update) / expiry (durable timer for GTD and DAY)
+ *     -> a terminal status, releasing whatever the order still holds.
+ *
+ * State only advances after the activity that commits it succeeded, so the read
+ * model, the ledger and this state never disagree. Fills are applied one at a time
+ * by the main loop (handlers only enqueue), so settlement is strictly sequential.
+ */
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  isCancellation,
+  log,
+  proxyActivities,
+  setHandler,
+  sleep,
+  upsertSearchAttributes,
+  allHandlersFinished,
+} from '@temporalio/workflow';
+import { dec, str } from '../../../domain/decimal';
+import { fillSettlement, lockPlan, lockPostings, releasePostings, type LockPlan } from '../../../domain/funds';
+import type { RejectCode } from '../../../domain/instrument';
+import { assertTransition, cancelRefusal, isTerminal, requestFingerprint } from '../../../domain/order';
+import {
+  applyFillUpdate,
+  cancelOrderUpdate,
+  getOrderQuery,
+  OrderFailureTypes,
+  OrderSearchAttributes,
+  orderWorkflowId,
+  placeOrderUpdate,
+  type ApplyFillResult,
+  type CancelOrderRequest,
+  type CancelOrderResult,
+  type EventContext,
+  type Instrument,
+  type OrderActivities,
+  type OrderCommit,
+  type OrderFill,
+  type OrderSnapshot,
+  type OrderStatus,
+  type Posting,
+  type ValidatedOrder,
+  type VenueAck,
+  type VenueFill,
+  type VenueFillReport,
+  type OrderWorkflowInput,
+} from '../../../workflows/order/definitions';
+
+const retry = { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '30s' } as const;
+
+const acts = proxyActivities<OrderActivities>({ startToCloseTimeout: '20s', retry });
+
+/** Average of the fills, rounded to 18 decimal places (half-even). */
+function averagePrice(notional: string, filled: string): string | null {
+  const f = dec(filled);
+  return f.isZero() ? null : str(dec(notional).div(f).toDecimalPlaces(18));
+}
+
+function failureOf(err: unknown): ApplicationFailure | null {
+  if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure) return err.cause;
+  return null;
+}
+
+interface CancelState {
+  reason: string | null;
+  /** Whose cancel: a request (CANCELLED) or the time in force (EXPIRED). */
+  kind: 'CANCEL' | 'EXPIRE';
+  outcome: CancelOrderResult['outcome'] | null;
+  /** What caused it, for the events. */
+  ctx: EventContext;
+}
+
+export class OrderProcess {
+  private order: OrderSnapshot;
+  private readonly workflowId: string;
+  private instrument: Instrument | null = null;
+  private plan: LockPlan | null = null;
+  /** Validation and locking are decided (the placing request can be answered). */
+  private decided = false;
+  /** placeOrder updates received: the first one created the order. */
+  private placeRequests = 0;
+  private readonly applied = new Map<string, ApplyFillResult>();
+  private readonly queue: VenueFillReport[] = [];
+  /** Trade ids received as updates and not yet decided. */
+  private readonly inFlight = new Set<string>();
+  private cancel: CancelState | null = null;
+  private expired = false;
+  /** The main loop has ended: the order is terminal and takes nothing more. */
+  private closed = false;
+  private readonly expiryScope = new CancellationScope();
+  /** The placing request: the cause of everything the order does on its own. */
+  private readonly placed: EventContext;
+
+  constructor(private readonly input: OrderWorkflowInput) {
+    const r = input.request;
+    const now = new Date().toISOString();
+    this.workflowId = orderWorkflowId(input.orderId);
+    this.placed = { correlationId: input.correlationId, causationId: input.correlationId, traceId: input.traceId ?? null };
+    this.order = {
+      orderId: input.orderId,
+      clientOrderId: r.clientOrderId,
+      accountId: r.accountId,
+      symbol: r.symbol,
+      side: r.side,
+      type: r.type,
+      quantity: r.quantity,
+      limitPrice: r.limitPrice,
+      timeInForce: r.timeInForce,
+      expireAt: r.expireAt,
+      status: 'NEW',
+      filledQuantity: '0',
+      leavesQuantity: r.quantity,
+      averageFillPrice: null,
+      notional: '0',
+      fees: '0',
+      feeAsset: null,
+      lockedAsset: null,
+      lockedAmount: '0',
+      fills: [],
+      rejectReason: null,
+      cancelReason: null,
+      createdAt: now,
+      updatedAt: now,
+      version: 0,
+    };
+  }
+
+  view(): OrderSnapshot {
+    return { ...this.order, fills: [...this.order.fills] };
+  }
+
+  registerHandlers(): void {
+    setHandler(getOrderQuery, () => this.view());
+
+    setHandler(placeOrderUpdate, async () => {
+      const created = this.placeRequests++ === 0;
+      await condition(() => this.decided);
+      return { order: this.view(), fingerprint: requestFingerprint(this.input.request), created };
+    });
+
+    setHandler(
+      applyFillUpdate,
+      async (fill) => {
+        const known = this.applied.get(fill.tradeId);
+        if (known) return { ...known, outcome: known.outcome === 'APPLIED' ? 'DUPLICATE' : known.outcome };
+        if (this.closed) {
+          this.refuse(fill, `order is ${this.order.status}`);
+          return this.applied.get(fill.tradeId) as ApplyFillResult;
+        }
+        // Another delivery of this trade may be queued or being settled: this one is then the duplicate.
+        const duplicate = this.inFlight.has(fill.tradeId);
+        if (!duplicate) {
+          this.inFlight.add(fill.tradeId);
+          this.queue.push(fill);
+        }
+        await condition(() => this.applied.has(fill.tradeId));
+        const result = this.applied.get(fill.tradeId) as ApplyFillResult;
+        return duplicate && result.outcome === 'APPLIED' ? { ...result, outcome: 'DUPLICATE' } : result;
+      },
+      {
+        validator: (fill) => {
+          for (const field of ['quantity', 'price'] as const) {
+            const v = fill[field];
+            if (typeof v !== 'string' || !/^\d+(\.\d+)?$/.test(v) || dec(v).isZero()) {
+              throw ApplicationFailure.create({ type: OrderFailureTypes.fillRefused, message: `fill ${field} "${v}" is not a positive decimal` });
+            }
+          }
+          if (!fill.tradeId) throw ApplicationFailure.create({ type: OrderFailureTypes.fillRefused, message: 'fill has no tradeId' });
+        },
+      },
+    );
+
+    setHandler(
+      cancelOrderUpdate,
+      async (req: CancelOrderRequest) => {
+        const correlationId = req.correlationId ?? this.input.correlationId;
+        const cancel: CancelState = {
+          reason: req.reason,
+          kind: 'CANCEL',
+          outcome: null,
+          ctx: { correlationId, causationId: req.correlationId, traceId: req.traceId ?? this.placed.traceId },
+        };
+        this.cancel = cancel;
+        await condition(() => cancel.outcome !== null);
+        return { outcome: cancel.outcome as CancelOrderResult['outcome'], order: this.view() };
+      },
+      {
+        validator: (_req: CancelOrderRequest) => {
+          const refusal = cancelRefusal(this.order.status, this.cancel !== null && this.cancel.outcome === null);
+          if (refusal) throw ApplicationFailure.create({ type: OrderFailureTypes.cancelRefused, message: refusal });
+        },
+      },
+    );
+  }
+
+  async run(): Promise<OrderSnapshot> {
+    await this.commit(acts.recordOrder, { ctx: this.placed, to: 'NEW', reason: null });
+
+    const validated = await this.validate();
+    if (!validated) return this.view();
+
+    if (!(await this.lock(validated))) return this.view();
+
+    const ack = await acts.submitToVenue({
+      orderId: this.order.orderId,
+      symbol: this.order.symbol,
+      side: this.order.side,
+      type: this.order.type,
+      timeInForce: this.order.timeInForce,
+      quantity: this.order.quantity,
+      limitPrice: this.order.limitPrice,
+      protectionPrice: this.plan!.protectionPrice,
+    });
+    await this.onAcknowledged(ack);
+    this.decided = true;
+
+    if (this.order.expireAt && !isTerminal(this.order.status)) this.startExpiryTimer(this.order.expireAt);
+
+    while (!isTerminal(this.order.status)) {
+      await condition(() => this.queue.length > 0 || (this.cancel !== null && this.cancel.outcome === null) || this.expired);
+      if (this.queue.length > 0) {
+        const fill = this.queue.shift() as VenueFillReport;
+        await this.applyFill(fill);
+        this.inFlight.delete(fill.tradeId);
+      } else if (this.cancel && this.cancel.outcome === null) {
+        await this.cancelAtVenue(this.cancel);
+      } else if (this.expired) {
+        this.cancel = {
+          reason: 'time in force expired',
+          kind: 'EXPIRE',
+          outcome: null,
+          ctx: { ...this.placed, causationId: `timer:${this.order.orderId}:expiry` },
+        };
+        await this.cancelAtVenue(this.cancel);
+        this.expired = false;
+      }
+    }
+    this.closed = true;
+    this.expiryScope.cancel();
+    // Answer whatever is still waiting: a queued fill can no longer apply, and a
+    // cancel that a fill overtook is too late.
+    for (const f of this.queue.splice(0)) this.refuse(f, `order is ${this.order.status}`);
+    if (this.cancel && this.cancel.outcome === null) this.cancel.outcome = 'TOO_LATE';
+    return this.view();
+  }
+
+  private async validate(): Promise<ValidatedOrder | null> {
+    try {
+      const v = await acts.validateOrder({ orderId: this.order.orderId, request: this.input.request });
+      this.instrument = v.instrument;
+      return v;
+    } catch (err) {
+      const f = failureOf(err);
+      if (f?.type === OrderFailureTypes.validation) {
+        const code = (f.details?.[0] as { code?: RejectCode } | undefined)?.code ?? 'VALIDATION';
+        await this.reject(`${code}: ${f.message}`);
+        return null;
+      }
+      throw err;
+    }
+  }
+
+  private async lock(v: ValidatedOrder): Promise<boolean> {
+    const plan = lockPlan(this.order, v.instrument, v.lastPrice, v.marketOrderCollar);
+    try {
+      await this.commit(
+        acts.lockFunds,
+        { ctx: this.placed, postings: lockPostings(this.order.accountId, plan.asset, plan.amount), ledgerKind: 'LOCK' },
+        (o) => {
+          o.lockedAsset = plan.asset;
+          o.lockedAmount = plan.amount;
+          o.feeAsset = v.instrument.quoteAsset;
+          o.expireAt = v.expireAt;
+        },
+      );
+      this.plan = plan;
+      return true;
+    } catch (err) {
+      const f = failureOf(err);
+      if (f?.type === OrderFailureTypes.insufficientFunds) {
+        await this.reject(`INSUFFICIENT_FUNDS: ${f.message}`);
+        return false;
+      }
+      throw err;
+    }
+  }
+
+  private async onAcknowledged(ack: VenueAck): Promise<void> {
+    if (ack.status === 'REJECTED') {
+      await this.finish('REJECTED', `VENUE_REJECTED: ${ack.rejectReason ?? 'rejected by the venue'}`, this.placed);
+      return;
+    }
+    for (const fill of ack.fills) await this.applyFill(this.report(fill, this.placed));
+    if (isTerminal(this.order.status)) return;
+    if (ack.status === 'RESTING') {
+      if (this.order.status === 'NEW') await this.commit(acts.recordTransition, { ctx: this.placed, to: 'ACCEPTED', reason: null });
+    } else {
+      // IOC / FOK / MARKET: the venue cancelled what it could not fill at once.
+      const why = this.order.timeInForce === 'FOK' ? 'FOK: not fillable in full' : `${this.order.timeInForce}: unfilled quantity cancelled`;
+      await this.finish('CANCELLED', why, this.placed);
+    }
+  }
+
+  /** A fill the order learned from a venue answer (submission or cancel), caused by that request. */
+  private report(f: VenueFill, ctx: EventContext): VenueFillReport {
+    return { tradeId: f.tradeId, quantity: f.quantity, price: f.price, executedAt: f.executedAt, correlationId: ctx.correlationId };
+  }
+
+  /** Records a refusal; a fill whose outcome is already decided keeps it. */
+  private refuse(fill: VenueFillReport, reason: string): void {
+    if (this.applied.has(fill.tradeId)) return;
+    log.warn('fill refused', { orderId: this.order.orderId, tradeId: fill.tradeId, quantity: fill.quantity, reason });
+    this.applied.set(fill.tradeId, {
+      tradeId: fill.tradeId,
+      outcome: 'REFUSED',
+      reason,
+      status: this.order.status,
+      filledQuantity: this.order.filledQuantity,
+    });
+  }
+
+  /** Settles one fill: applied once per trade id; an over-fill is refused and reported. */
+  private async applyFill(fill: VenueFillReport): Promise<void> {
+    if (this.applied.get(fill.tradeId)?.outcome === 'APPLIED') return;
+    const o = this.order;
+    if (isTerminal(o.status)) return this.refuse(fill, `order is ${o.status}`);
+    const qty = dec(fill.quantity);
+    if (qty.greaterThan(dec(o.leavesQuantity))) {
+      const reason = `over-fill: ${fill.quantity} exceeds the ${o.leavesQuantity} left of ${o.quantity}`;
+      await acts.reportFillRefused({
+        orderId: o.orderId,
+        fill: { tradeId: fill.tradeId, quantity: fill.quantity, price: fill.price },
+        reason,
+        context: { correlationId: fill.correlationId ?? this.placed.correlationId, causationId: `trade:${fill.tradeId}`, traceId: this.placed.traceId },
+      });
+      return this.refuse(fill, reason);
+    }
+    const instrument = this.instrument!;
+    const settlement = fillSettlement(
+      {
+        accountId: o.accountId,
+        side: o.side,
+        baseAsset: instrument.baseAsset,
+        quoteAsset: instrument.quoteAsset,
+        feeRate: instrument.feeRate,
+        unitLock: this.plan!.unitLock,
+        lockedAmount: o.lockedAmount,
+        leavesQuantity: o.leavesQuantity,
+      },
+      fill,
+    );
+    const filled = dec(o.filledQuantity).plus(qty);
+    const leaves = dec(o.quantity).minus(filled);
+    const to: OrderStatus = leaves.isZero() ? 'FILLED' : 'PARTIALLY_FILLED';
+    const record: OrderFill = {
+      tradeId: fill.tradeId,
+      quantity: str(qty),
+      price: str(fill.price),
+      fee: settlement.fee,
+      feeAsset: settlement.feeAsset,
+      at: fill.executedAt,
+    };
+    const ctx: EventContext = {
+      correlationId: fill.correlationId ?? this.placed.correlationId,
+      causationId: `trade:${fill.tradeId}`,
+      traceId: this.placed.traceId,
+    };
+    await this.commit(
+      acts.settleFill,
+      { ctx, to, reason: null, postings: settlement.postings, ledgerKind: 'FILL', fill: record },
+      (next) => {
+        next.filledQuantity = str(filled);
+        next.leavesQuantity = str(leaves);
+        next.notional = str(dec(o.notional).plus(dec(settlement.notional)));
+        next.averageFillPrice = averagePrice(next.notional, next.filledQuantity);
+        next.fees = str(dec(o.fees).plus(dec(settlement.fee)));
+        next.lockedAmount = settlement.lockedAfter;
+        next.fills = [...o.fills, record];
+      },
+    );
+    this.applied.set(fill.tradeId, {
+      tradeId: fill.tradeId,
+      outcome: 'APPLIED',
+      reason: null,
+      status: this.order.status,
+      filledQuantity: this.order.filledQuantity,
+    });
+  }
+
+  /** Cancels at the venue (a cancel request, or the time in force running out). */
+  private async cancelAtVenue(cancel: CancelState): Promise<void> {
+    const previous = this.order.status;
+    if (cancel.kind === 'CANCEL') await this.commit(acts.recordTransition, { ctx: cancel.ctx, to: 'PENDING_CANCEL', reason: cancel.reason });
+
+    const result = await acts.cancelAtVenue(this.order.orderId);
+    // The venue's answer lists every fill it made: apply any still in flight first.
+    for (const fill of result.fills) await this.applyFill(this.report(fill, cancel.ctx));
+
+    if (this.order.status === 'FILLED') {
+      cancel.outcome = 'TOO_LATE';
+    } else if (result.cancelled) {
+      // The time in force may have run out while the cancel waited for the venue.
+      if (cancel.kind === 'EXPIRE' || this.expired) {
+        await this.finish('EXPIRED', `time in force ${this.order.timeInForce} expired at ${this.order.expireAt}`, cancel.ctx);
+        cancel.outcome = cancel.kind === 'EXPIRE' ? 'CANCELLED' : 'EXPIRED';
+      } else {
+        await this.finish('CANCELLED', cancel.reason ?? 'cancelled on request', cancel.ctx);
+        cancel.outcome = 'CANCELLED';
+      }
+    } else {
+      // The venue refused: the order returns to where it was.
+      const back: OrderStatus = dec(this.order.filledQuantity).isZero() ? 'ACCEPTED' : 'PARTIALLY_FILLED';
+      log.warn('venue refused cancel', { orderId: this.order.orderId, reason: result.reason, previous });
+      if (this.order.status !== back) await this.commit(acts.recordTransition, { ctx: cancel.ctx, to: back, reason: `cancel refused: ${result.reason}` });
+      cancel.outcome = 'TOO_LATE';
+    }
+  }
+
+  private startExpiryTimer(expireAt: string): void {
+    const ms = Math.max(1, Date.parse(expireAt) - Date.now());
+    void this.expiryScope
+      .run(() => sleep(ms))
+      .then(
+        () => {
+          this.expired = true;
+        },
+        (err) => {
+          if (!isCancellation(err)) throw err;
+        },
+      );
+  }
+
+  /** REJECTED before anything was locked or submitted. */
+  private async reject(reason: string): Promise<void> {
+    await this.finish('REJECTED', reason, this.placed);
+  }
+
+  /** Moves to a terminal status, releasing what the order still holds (idempotent). */
+  private async finish(to: 'REJECTED' | 'CANCELLED' | 'EXPIRED', reason: string, ctx: EventContext): Promise<void> {
+    const o = this.order;
+    const postings = o.lockedAsset ? releasePostings(o.accountId, o.lockedAsset, o.lockedAmount) : [];
+    await this.commit(acts.recordTransition, { ctx, to, reason, postings, ledgerKind: postings.length ? 'RELEASE' : null }, (next) => {
+      next.leavesQuantity = '0';
+      next.lockedAmount = '0';
+      if (to === 'REJECTED') next.rejectReason = reason;
+      else next.cancelReason = reason;
+    });
+    this.decided = true;
+  }
+
+  /**
+   * Builds the next version of the order, commits it with the given activity and
+   * only then makes it the current state (and upserts the search attributes).
+   */
+  private async commit(
+    activity: (commit: OrderCommit) => Promise<void>,
+    opts: { ctx: EventContext; to?: OrderStatus; reason?: string | null; postings?: Posting[]; ledgerKind?: string | null; fill?: OrderFill },
+    mutate?: (next: OrderSnapshot) => void,
+  ): Promise<void> {
+    const prev = this.order;
+    const next: OrderSnapshot = { ...prev, fills: prev.fills, version: prev.version + 1, updatedAt: new Date().toISOString() };
+    const isCreation = prev.version === 0;
+    if (opts.to && !isCreation) {
+      assertTransition(prev.status, opts.to);
+      next.status = opts.to;
+    }
+    mutate?.(next);
+    const { fills: _fills, ...order } = next;
+    await activity({
+      order,
+      workflowId: this.workflowId,
+      transition: opts.to ? { from: isCreation ? null : prev.status, to: next.status, reason: opts.reason ?? null } : null,
+      postings: opts.postings ?? [],
+      ledgerKind: opts.ledgerKind ?? null,
+      fill: opts.fill ?? null,
+      context: opts.ctx,
+    });
+    this.order = next;
+    if (isCreation) {
+      upsertSearchAttributes([
+        { key: OrderSearchAttributes.status, value: next.status },
+        { key: OrderSearchAttributes.accountId, value: next.accountId },
+        { key: OrderSearchAttributes.symbol, value: next.symbol },
+        { key: OrderSearchAttributes.side, value: next.side },
+      ]);
+    } else if (next.status !== prev.status) {
+      upsertSearchAttributes([{ key: OrderSearchAttributes.status, value: next.status }]);
+    }
+  }
+}
+
+export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSnapshot> {
+  const order = new OrderProcess(input);
+  order.registerHandlers();
+  const result = await order.run();
+  await condition(allHandlersFinished);
+  return result;
+}
