@@ -1,25 +1,30 @@
 /**
  * Request schemas (zod): the boundary where untrusted input becomes typed values.
- * Decimals are accepted as strings (exact) or JSON numbers, and leave as canonical
- * decimal strings; nothing downstream sees a JS number for money or quantity.
+ * Money, prices and quantities are JSON strings in plain decimal notation: a JSON
+ * number has already been rounded by the JSON parser before any code sees it
+ * (12345678901234567 arrives as 12345678901234568), so numbers are refused, and so is
+ * anything but digits with an optional point and digits (".5", "1.", "1e3"). They
+ * leave as canonical decimal strings; nothing downstream sees a JS number for money.
  */
 import { z } from 'zod';
 import { dec, isStorable, str, type Decimal } from '../domain/decimal';
 import { ORDER_SIDES, ORDER_STATUSES, ORDER_TYPES, TIME_IN_FORCE } from '../domain/order';
 
+/** Digits, optionally a point and digits: the only decimal text the API takes. */
+const PLAIN_DECIMAL = /^\d+(\.\d+)?$/;
+
 /**
- * A decimal given as a string (exact) or a JSON number, out as a canonical string;
+ * A decimal given as a JSON string in plain notation, out as a canonical string;
  * `rule` returns why an otherwise valid decimal is refused, or null.
  */
 function decimalInput(rule: (d: Decimal) => string | null) {
-  return z.union([z.string(), z.number()]).transform((v, ctx) => {
-    let d: Decimal;
-    try {
-      d = dec(v);
-    } catch {
-      ctx.addIssue({ code: 'custom', message: 'must be a decimal number, e.g. "12.5"' });
+  return z.unknown().transform((v, ctx) => {
+    if (typeof v !== 'string' || !PLAIN_DECIMAL.test(v)) {
+      const why = typeof v === 'number' ? 'must be a string (a JSON number loses digits), e.g. "12.5"' : 'must be a decimal string of digits, e.g. "12.5"';
+      ctx.addIssue({ code: 'custom', message: why });
       return z.NEVER;
     }
+    const d = dec(v);
     const refusal = rule(d) ?? (isStorable(d) ? null : 'must have at most 18 decimal places and 20 integer digits');
     if (refusal) {
       ctx.addIssue({ code: 'custom', message: refusal });

@@ -59,7 +59,7 @@ describe('accounts and authentication', () => {
     const first = await api.request('POST', `${path}/deposits`, { key: alice.apiKey, body: { asset: 'USD', amount: '1000.25', reference: 'wire-1' } });
     expect(first.status).toBe(201);
     expect(first.body.account.balances).toEqual([{ asset: 'USD', available: '1000.25', locked: '0' }]);
-    const again = await api.request('POST', `${path}/deposits`, { key: alice.apiKey, body: { asset: 'USD', amount: 1000.25, reference: 'wire-1' } });
+    const again = await api.request('POST', `${path}/deposits`, { key: alice.apiKey, body: { asset: 'USD', amount: '1000.25', reference: 'wire-1' } });
     expect(again.status).toBe(200);
     expect(again.body).toMatchObject({ duplicate: true, transactionId: first.body.transactionId });
     expectProblem(await api.request('POST', `${path}/deposits`, { key: alice.apiKey, body: { asset: 'USD', amount: '5', reference: 'wire-1' } }), 409);
@@ -83,6 +83,26 @@ describe('accounts and authentication', () => {
     await expectLedgerInvariants(h, alice.id);
   });
 
+  it('takes money only as plain decimal strings: numbers and other notations are refused, big values stay exact', async () => {
+    const alice = await newAccount();
+    const deposit = (amount: unknown) => api.request('POST', `/accounts/${alice.id}/deposits`, { key: alice.apiKey, body: { asset: 'USD', amount, reference: `r-${String(amount)}` } });
+    // A JSON number was rounded by the parser already (12345678901234567 -> ...568): refused.
+    const asNumber = await api.request('POST', `/accounts/${alice.id}/deposits`, { key: alice.apiKey, raw: '{"asset":"USD","amount":12345678901234567,"reference":"n1"}' });
+    expectProblem(asNumber, 400, 'amount');
+    expect(asNumber.body.errors[0].message).toMatch(/must be a string/);
+    for (const bad of ['.5', '1.', '1e3', '+1', ' 1', '1,5', '0x10', '']) expectProblem(await deposit(bad), 400, 'amount');
+    const order = await api.request('POST', '/orders', {
+      key: alice.apiKey,
+      body: { clientOrderId: 'num-1', accountId: alice.id, symbol: 'BTC-USD', side: 'BUY', type: 'LIMIT', quantity: 1, limitPrice: '100' },
+    });
+    expectProblem(order, 400, 'quantity');
+    // Nothing of that changed the account...
+    expect((await api.request('GET', `/accounts/${alice.id}`, { key: alice.apiKey })).body.balances).toEqual([]);
+    // ...and the same amount as a string is booked to the last digit.
+    expect((await deposit('12345678901234567')).status).toBe(201);
+    expect((await api.request('GET', `/accounts/${alice.id}`, { key: alice.apiKey })).body.balances).toEqual([{ asset: 'USD', available: '12345678901234567', locked: '0' }]);
+  });
+
   it('answers malformed JSON and unknown routes with problems', async () => {
     expectProblem(await api.request('POST', '/accounts', { raw: '{"name":' }), 400);
     expectProblem(await api.request('GET', '/nowhere'), 404);
@@ -99,7 +119,7 @@ describe('orders over HTTP', () => {
   it('places, retries, reads, lists and cancels an order', async () => {
     const { symbol } = await newInstrument(h);
     const a = await funded();
-    const body = { clientOrderId: 'o-1', accountId: a.id, symbol, side: 'BUY', type: 'LIMIT', quantity: 2, limitPrice: '100.5' };
+    const body = { clientOrderId: 'o-1', accountId: a.id, symbol, side: 'BUY', type: 'LIMIT', quantity: '2', limitPrice: '100.5' };
     const placed = await api.request('POST', '/orders', { key: a.apiKey, body, headers: { 'x-correlation-id': 'req-123' } });
     expect(placed.status).toBe(201);
     expect(placed.headers.get('x-correlation-id')).toBe('req-123');
