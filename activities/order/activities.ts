@@ -17,7 +17,7 @@ import { InsufficientFundsError } from '../../persistence/ledger';
 import { findOrder } from '../../persistence/orders';
 import type { Orm } from '../../persistence/orm';
 import type { ExchangeAdapter } from '../../venue/exchange';
-import { OrderFailureTypes, type OrderActivities, type OrderCommit } from '../../workflows/order/definitions';
+import { OrderFailureTypes, UNKNOWN_CAUSE, type OrderActivities, type OrderCommit } from '../../workflows/order/definitions';
 import { commitOrderChange } from './commit';
 
 export interface MarketData {
@@ -92,7 +92,7 @@ export function createOrderActivities(deps: OrderActivityDeps): OrderActivities 
         const order = await findOrder(em, input.orderId);
         if (!order) throw new Error(`order ${input.orderId} is not in the read model`);
         const key = `order:${input.orderId}:fill-refused:${input.fill.tradeId}`;
-        await appendEvents(em, key, [draft('order.fill_refused', { order, fill: input.fill, reason: input.reason })], input.context);
+        await appendEvents(em, key, [draft('order.fill_refused', { order, fill: input.fill, reason: input.reason })], input.context ?? UNKNOWN_CAUSE);
       });
     },
 

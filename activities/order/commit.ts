@@ -14,7 +14,7 @@ import { appendEvents } from '../../events/outbox';
 import { Instrument } from '../../persistence/entities';
 import { postLedgerTransaction, postingsFingerprint } from '../../persistence/ledger';
 import { findOrder, insertOrderFill, insertOrderTransition, saveOrderVersion } from '../../persistence/orders';
-import type { OrderCommit, OrderSnapshot } from '../../workflows/order/definitions';
+import { UNKNOWN_CAUSE, type OrderCommit, type OrderSnapshot } from '../../workflows/order/definitions';
 
 /** The idempotency key of an order's version: its ledger transaction's and its events' key. */
 export function orderVersionKey(orderId: string, version: number): string {
@@ -50,7 +50,7 @@ export async function commitOrderChange(em: EntityManager, commit: OrderCommit):
     const snapshot = (await findOrder(tx, order.orderId)) as OrderSnapshot;
     const instrument = commit.fill ? await tx.findOne(Instrument, { symbol: order.symbol }) : null;
     const drafts = orderChangeEvents({ order: snapshot, transition: commit.transition, postings: commit.postings, fill: commit.fill, instrument }, key);
-    await appendEvents(tx, key, drafts, commit.context);
+    await appendEvents(tx, key, drafts, commit.context ?? UNKNOWN_CAUSE);
     return true;
   });
 }

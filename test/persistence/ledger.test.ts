@@ -106,8 +106,10 @@ describe('order commits', () => {
       fill: null,
       context: CTX,
     };
+    // As scheduled by workflow code that predates `context`: it is optional.
+    const { context: _none, ...withoutContext } = created;
     const locked: OrderCommit = {
-      ...created,
+      ...withoutContext,
       order: { ...base, version: 2, lockedAsset: 'USD', lockedAmount: '50' },
       transition: null,
       postings: lockPostings(a, 'USD', '50'),
@@ -120,5 +122,10 @@ describe('order commits', () => {
     expect(await balance(a)).toEqual({ available: '50.000000000000000000', locked: '50.000000000000000000' });
     await expect(commitOrderChange(em(), { ...locked, order: { ...locked.order, version: 4 } })).rejects.toThrow(OrderVersionConflictError);
     expect(await reconcile(em(), a)).toEqual([]);
+    const [lockEvent] = await em().execute<{ envelope: { correlationId: string | null } }[]>(
+      `select envelope from outbox where event_type = 'funds.locked' and aggregate_id = ?`,
+      [a],
+    );
+    expect(lockEvent.envelope.correlationId).toBeNull();
   });
 });

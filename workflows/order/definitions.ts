@@ -16,6 +16,9 @@ import type { VenueAck, VenueCancelResult, VenueFill, VenueOrderRequest } from '
 
 export type { EventContext, Instrument, OrderFill, OrderSnapshot, OrderStatus, PlaceOrderRequest, Posting, VenueAck, VenueCancelResult, VenueFill, VenueOrderRequest };
 
+/** The context of a change whose input predates it: nothing known about its cause. */
+export const UNKNOWN_CAUSE: EventContext = { correlationId: null, causationId: null };
+
 /** The workflow type clients start (the name of the exported workflow function). */
 export const ORDER_WORKFLOW_TYPE = 'orderWorkflow';
 
@@ -104,8 +107,12 @@ export interface OrderCommit {
   /** What the ledger transaction is (LOCK, FILL, RELEASE...), when there are postings. */
   ledgerKind: string | null;
   fill: OrderFill | null;
-  /** Who caused the change, for its events' correlation and causation ids. */
-  context: EventContext;
+  /**
+   * Who caused the change, for its events' correlation and causation ids. Optional:
+   * activities scheduled by workflow code older than this field arrive without it
+   * (activity inputs only ever gain optional fields).
+   */
+  context?: EventContext;
 }
 
 /** What validation hands the workflow, once the order passed it. */
@@ -123,7 +130,8 @@ export interface FillRefusal {
   orderId: string;
   fill: { tradeId: string; quantity: string; price: string };
   reason: string;
-  context: EventContext;
+  /** Optional, as in OrderCommit. */
+  context?: EventContext;
 }
 
 /**
