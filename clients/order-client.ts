@@ -16,7 +16,7 @@ import {
 import { ApplicationFailure } from '@temporalio/common';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { v5 as uuidv5 } from 'uuid';
-import { requestFingerprint, type OrderSnapshot, type PlaceOrderRequest } from '../domain/order';
+import { isTerminal, requestFingerprint, type OrderSnapshot, type PlaceOrderRequest } from '../domain/order';
 import { findOrder } from '../persistence/orders';
 import { TIMED_OUT, withTimeout } from '../runtime/timing';
 import {
@@ -77,9 +77,21 @@ export class OrderClient {
     private readonly em: () => EntityManager,
   ) {}
 
+  /**
+   * Places an order, or answers a retry of one. The orders table is the source of truth
+   * for (account, clientOrderId): Temporal forgets a closed workflow after its
+   * retention period, and a new run under the same id would look like a new order. So
+   * an order the read model holds in a final state is answered from there, and the
+   * same clientOrderId with other terms is a conflict, whatever Temporal remembers.
+   */
   async place(request: PlaceOrderRequest, ctx: RequestContext | null): Promise<PlaceOrderOutcome> {
     const orderId = orderIdFor(request.accountId, request.clientOrderId);
     const workflowId = orderWorkflowId(orderId);
+    const known = await findOrder(this.em(), orderId);
+    if (known) {
+      if (requestFingerprint(known) !== requestFingerprint(request)) throw new ClientOrderIdConflictError(request.clientOrderId);
+      if (isTerminal(known.status)) return { order: known, created: false, pending: false };
+    }
     const input: OrderWorkflowInput = { orderId, request, correlationId: ctx?.correlationId ?? null, traceId: ctx?.traceId ?? null };
     const startWorkflowOperation = new WithStartWorkflowOperation(ORDER_WORKFLOW_TYPE, {
       workflowId,

@@ -1,10 +1,12 @@
 /** The HTTP API end to end: real Koa app, real workflows, real database. */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Client as PgClient } from 'pg';
-import { newInstrument, waitForOrder, hasStatus } from '../support/fixtures';
+import { balances, newInstrument, waitForOrder, hasStatus } from '../support/fixtures';
 import { startHarness, type Harness } from '../support/harness';
 import { startApi, type Api } from '../support/api';
 import { expectLedgerInvariants } from '../support/fixtures';
+import { eventually } from '../support/pipeline';
+import { orderWorkflowId } from '../../workflows/order/definitions';
 
 let h: Harness;
 let api: Api;
@@ -148,6 +150,35 @@ describe('orders over HTTP', () => {
     expectProblem(refused, 409);
     expect(refused.body).toMatchObject({ orderStatus: 'CANCELLED', detail: 'order is already CANCELLED' });
     await expectLedgerInvariants(h, a.id);
+  });
+
+  it('a clientOrderId reused after Temporal forgot the closed workflow is answered from the orders table, never placed again', async () => {
+    const a = await funded();
+    const { symbol } = await newInstrument(h);
+    const body = { clientOrderId: 'forgotten-1', accountId: a.id, symbol, side: 'BUY', type: 'LIMIT', quantity: '1', limitPrice: '100' };
+    const placed = await api.request('POST', '/orders', { key: a.apiKey, body });
+    expect(placed.status).toBe(201);
+    const id = placed.body.orderId;
+    expect((await api.request('POST', `/orders/${id}/cancel`, { key: a.apiKey })).body.status).toBe('CANCELLED');
+    // Retention ran out: Temporal no longer knows the workflow (the server deletes it in the background).
+    const handle = h.client.workflow.getHandle(orderWorkflowId(id));
+    await handle.result();
+    await h.client.workflowService.deleteWorkflowExecution({ namespace: h.config.TEMPORAL_NAMESPACE, workflowExecution: { workflowId: handle.workflowId } });
+    await eventually(
+      () => handle.describe().then((d) => `still there: ${d.status.name}`, (e) => `gone: ${String(e)}`),
+      (s) => s.startsWith('gone'),
+      60_000,
+    );
+    const before = await balances(h, a.id);
+    const again = await api.request('POST', '/orders', { key: a.apiKey, body });
+    expect(again.status).toBe(200);
+    expect(again.body).toMatchObject({ orderId: id, status: 'CANCELLED' });
+    const conflict = await api.request('POST', '/orders', { key: a.apiKey, body: { ...body, limitPrice: '101' } });
+    expectProblem(conflict, 409);
+    expect(conflict.body.field).toBe('clientOrderId');
+    // Nothing was placed, locked or started again.
+    expect(await balances(h, a.id)).toEqual(before);
+    await expect(handle.describe()).rejects.toThrow();
   });
 
   it('refuses bad input with the offending fields, and changes nothing', async () => {
