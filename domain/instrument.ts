@@ -13,7 +13,15 @@ export interface Instrument {
   minQuantity: string;
   feeRate: string;
   active: boolean;
+  /** The largest notional (quantity x price, quote asset) one order may have; DEFAULT_MAX_NOTIONAL when unset. */
+  maxNotional?: string;
 }
+
+/**
+ * The notional cap of an instrument that sets none: far above any real order, and far
+ * enough below numeric(38,18)'s 20 integer digits that a lock with its fee still fits.
+ */
+export const DEFAULT_MAX_NOTIONAL = '1000000000000';
 
 /** The reason codes an order is rejected with at validation. */
 export const REJECT_CODES = [
@@ -27,6 +35,7 @@ export const REJECT_CODES = [
   'MISSING_PRICE',
   'PRICE_NOT_ALLOWED',
   'INVALID_TICK',
+  'NOTIONAL_TOO_LARGE',
   'INVALID_TIME_IN_FORCE',
   'MISSING_EXPIRE_AT',
   'EXPIRE_AT_NOT_FUTURE',
@@ -83,6 +92,16 @@ export function validateOrder(
       return { code: 'INVALID_TIME_IN_FORCE', message: `a MARKET order must be IOC or FOK, not ${order.timeInForce}` };
     }
     if (lastPrice === null) return { code: 'NO_MARKET_PRICE', message: `no market price for ${order.symbol} yet` };
+  }
+
+  // Quantity and price are each valid; their product must be too (the lock is computed from it).
+  const price = order.type === 'LIMIT' ? order.limitPrice : lastPrice;
+  if (price !== null) {
+    const notional = qty.times(dec(price));
+    const cap = dec(instrument.maxNotional ?? DEFAULT_MAX_NOTIONAL);
+    if (notional.greaterThan(cap)) {
+      return { code: 'NOTIONAL_TOO_LARGE', message: `notional ${notional.toFixed()} (quantity x price) exceeds the ${cap.toFixed()} ${instrument.quoteAsset} cap of ${order.symbol}` };
+    }
   }
 
   if (order.timeInForce === 'GTD') {

@@ -181,6 +181,16 @@ describe('orders over HTTP', () => {
     await expect(handle.describe()).rejects.toThrow();
   });
 
+  it('an order whose notional exceeds the cap is rejected at once, and nothing is locked', async () => {
+    const a = await funded();
+    const body = { clientOrderId: 'huge-1', accountId: a.id, symbol: 'BTC-USD', side: 'BUY', type: 'LIMIT', quantity: '1000000000000', limitPrice: '1000000000' };
+    const res = await api.request('POST', '/orders', { key: a.apiKey, body });
+    expect(res.status).toBe(201);
+    expect(res.body).toMatchObject({ status: 'REJECTED', lockedAmount: '0' });
+    expect(res.body.rejectReason).toMatch(/^NOTIONAL_TOO_LARGE: /);
+    expect(await balances(h, a.id)).toEqual({ USD: { available: '10000', locked: '0' } });
+  });
+
   it('refuses bad input with the offending fields, and changes nothing', async () => {
     const a = await funded();
     const res = await api.request('POST', '/orders', {

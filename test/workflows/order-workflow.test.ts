@@ -365,6 +365,27 @@ describe('order workflow with mocked activities', () => {
     ]);
   });
 
+  it('an amount the domain cannot hold ends the order REJECTED, not in a workflow task retried forever', async () => {
+    // As if validation had let it through: 10^12 x 10^9 overflows the lock's 20 integer digits.
+    const o = await placeOrder({ quantity: '1000000000000', limitPrice: '1000000000' });
+    expect(o.result.order).toMatchObject({ status: 'REJECTED', lockedAmount: '0' });
+    expect(o.result.order.rejectReason).toMatch(/^INVALID_AMOUNT: /);
+    expect(namesOf(o.orderId)).toEqual(['recordOrder', 'validateOrder', 'recordTransition']);
+    expect((await o.handle.result()).status).toBe('REJECTED');
+  });
+
+  it('a fill that cannot be settled against the lock is refused and reported, and the order keeps working', async () => {
+    const o = await placeOrder({});
+    // A BUY limit 100 filled at 101: it would cost more than the lock holds for it.
+    const bad = { tradeId: 't-dear', quantity: '1', price: '101', executedAt: new Date().toISOString(), correlationId: 'corr-tick' };
+    const refused = await o.handle.executeUpdate(applyFillUpdate, { args: [bad] });
+    expect(refused).toMatchObject({ outcome: 'REFUSED', status: 'ACCEPTED', filledQuantity: '0' });
+    expect(refused.reason).toMatch(/^unsettleable fill: /);
+    expect(inputsOf(o.orderId, 'reportFillRefused')).toEqual([expect.objectContaining({ fill: { tradeId: 't-dear', quantity: '1', price: '101' } })]);
+    const ok = await o.handle.executeUpdate(applyFillUpdate, { args: [{ ...bad, tradeId: 't-ok', price: '100' }] });
+    expect(ok).toMatchObject({ outcome: 'APPLIED', status: 'FILLED' });
+  });
+
   it('refuses an over-fill and reports it once; a later valid fill still applies', async () => {
     const o = await placeOrder({});
     const overFill = { tradeId: 't-over', quantity: '1.5', price: '100', executedAt: new Date().toISOString(), correlationId: 'corr-tick' };

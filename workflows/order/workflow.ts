@@ -27,7 +27,7 @@ import {
   allHandlersFinished,
 } from '@temporalio/workflow';
 import { dec, str } from '../../domain/decimal';
-import { fillSettlement, lockPlan, lockPostings, releasePostings, type LockPlan } from '../../domain/funds';
+import { fillSettlement, lockPlan, lockPostings, releasePostings, type LockPlan, type Settlement } from '../../domain/funds';
 import type { RejectCode } from '../../domain/instrument';
 import { assertTransition, cancelRefusal, isTerminal, requestFingerprint } from '../../domain/order';
 import {
@@ -303,11 +303,22 @@ export class OrderProcess {
   }
 
   private async lock(v: ValidatedOrder): Promise<boolean> {
-    const plan = lockPlan(this.order, v.instrument, v.lastPrice, v.marketOrderCollar);
+    // A domain error here (an amount that cannot be held exactly) must end the order
+    // visibly: thrown from workflow code it would fail the workflow task, which the
+    // worker retries forever, leaving the order NEW and uncancellable.
+    let plan: LockPlan;
+    let postings: Posting[];
+    try {
+      plan = lockPlan(this.order, v.instrument, v.lastPrice, v.marketOrderCollar);
+      postings = lockPostings(this.order.accountId, plan.asset, plan.amount);
+    } catch (err) {
+      await this.reject(`INVALID_AMOUNT: ${(err as Error).message}`);
+      return false;
+    }
     try {
       await this.commit(
         this.acts.lockFunds,
-        { ctx: this.placed, postings: lockPostings(this.order.accountId, plan.asset, plan.amount), ledgerKind: 'LOCK' },
+        { ctx: this.placed, postings, ledgerKind: 'LOCK' },
         (o) => {
           o.lockedAsset = plan.asset;
           o.lockedAmount = plan.amount;
@@ -361,6 +372,17 @@ export class OrderProcess {
     });
   }
 
+  /** Refuses a fill and reports it as an operator alert (order.fill_refused). */
+  private async refuseAndReport(fill: VenueFillReport, reason: string): Promise<void> {
+    await this.acts.reportFillRefused({
+      orderId: this.order.orderId,
+      fill: { tradeId: fill.tradeId, quantity: fill.quantity, price: fill.price },
+      reason,
+      context: { correlationId: fill.correlationId ?? this.placed.correlationId, causationId: `trade:${fill.tradeId}`, traceId: this.placed.traceId },
+    });
+    this.refuse(fill, reason);
+  }
+
   /** Settles one fill: applied once per trade id; an over-fill is refused and reported. */
   private async applyFill(fill: VenueFillReport): Promise<void> {
     if (this.applied.get(fill.tradeId)?.outcome === 'APPLIED') return;
@@ -368,29 +390,29 @@ export class OrderProcess {
     if (isTerminal(o.status)) return this.refuse(fill, `order is ${o.status}`);
     const qty = dec(fill.quantity);
     if (qty.greaterThan(dec(o.leavesQuantity))) {
-      const reason = `over-fill: ${fill.quantity} exceeds the ${o.leavesQuantity} left of ${o.quantity}`;
-      await this.acts.reportFillRefused({
-        orderId: o.orderId,
-        fill: { tradeId: fill.tradeId, quantity: fill.quantity, price: fill.price },
-        reason,
-        context: { correlationId: fill.correlationId ?? this.placed.correlationId, causationId: `trade:${fill.tradeId}`, traceId: this.placed.traceId },
-      });
-      return this.refuse(fill, reason);
+      return this.refuseAndReport(fill, `over-fill: ${fill.quantity} exceeds the ${o.leavesQuantity} left of ${o.quantity}`);
     }
     const instrument = this.instrument!;
-    const settlement = fillSettlement(
-      {
-        accountId: o.accountId,
-        side: o.side,
-        baseAsset: instrument.baseAsset,
-        quoteAsset: instrument.quoteAsset,
-        feeRate: instrument.feeRate,
-        unitLock: this.plan!.unitLock,
-        lockedAmount: o.lockedAmount,
-        leavesQuantity: o.leavesQuantity,
-      },
-      fill,
-    );
+    let settlement: Settlement;
+    try {
+      settlement = fillSettlement(
+        {
+          accountId: o.accountId,
+          side: o.side,
+          baseAsset: instrument.baseAsset,
+          quoteAsset: instrument.quoteAsset,
+          feeRate: instrument.feeRate,
+          unitLock: this.plan!.unitLock,
+          lockedAmount: o.lockedAmount,
+          leavesQuantity: o.leavesQuantity,
+        },
+        fill,
+      );
+    } catch (err) {
+      // The venue executed, but the fill cannot be settled against what the order
+      // holds: refused and alerted, never a silent retry loop of the workflow task.
+      return this.refuseAndReport(fill, `unsettleable fill: ${(err as Error).message}`);
+    }
     const filled = dec(o.filledQuantity).plus(qty);
     const leaves = dec(o.quantity).minus(filled);
     const to: OrderStatus = leaves.isZero() ? 'FILLED' : 'PARTIALLY_FILLED';
