@@ -14,7 +14,7 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { OrderClient } from '../../clients/order-client';
 import { PgListener } from '../../persistence/listen';
-import { hasOrderFill } from '../../persistence/orders';
+import { hasOrderFill } from '../../persistence/orders/repository';
 import type { Orm } from '../../persistence/orm';
 import type { Logger } from '../../runtime/logger';
 import { forEachConcurrently, Pump } from '../../runtime/pump';

@@ -1,14 +1,14 @@
-/** Instruments (reference data), mapped to the domain's Instrument. */
+/** Reference data: assets, and instruments mapped to the domain's Instrument. */
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { str } from '../domain/decimal';
-import type { Instrument } from '../domain/instrument';
-import { Instrument as InstrumentEntity } from './entities';
+import { str } from '../../domain/decimal';
+import type { Instrument } from '../../domain/instrument';
+import { Asset, Instrument as InstrumentEntity } from './entities';
 
 function toInstrument(e: InstrumentEntity): Instrument {
   return {
     symbol: e.symbol,
-    baseAsset: e.baseAsset,
-    quoteAsset: e.quoteAsset,
+    baseAsset: e.baseAsset.code,
+    quoteAsset: e.quoteAsset.code,
     tickSize: str(e.tickSize),
     lotSize: str(e.lotSize),
     minQuantity: str(e.minQuantity),
@@ -24,4 +24,8 @@ export async function findInstrument(em: EntityManager, symbol: string): Promise
 
 export async function listInstruments(em: EntityManager): Promise<Instrument[]> {
   return (await em.find(InstrumentEntity, {}, { orderBy: { symbol: 'asc' } })).map(toInstrument);
+}
+
+export async function findAsset(em: EntityManager, code: string): Promise<Asset | null> {
+  return em.findOne(Asset, { code });
 }

@@ -1,0 +1,76 @@
+/**
+ * The orders read model (migration 001): the order as the workflow last committed it
+ * (optimistically versioned), its fills and its transition history.
+ */
+import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+import { ORDER_SIDES, ORDER_STATUSES, ORDER_TYPES, TIME_IN_FORCE } from '../../domain/order';
+import { Account } from '../accounts/entities';
+import { Asset } from '../reference/entities';
+
+export const Order = defineEntity({
+  name: 'Order',
+  tableName: 'orders',
+  properties: {
+    id: p.uuid().primary(),
+    clientOrderId: p.text(),
+    account: () => p.manyToOne(Account).ref(),
+    // No foreign key: an order for an unknown symbol is recorded, then REJECTED.
+    symbol: p.text(),
+    side: p.enum([...ORDER_SIDES]),
+    type: p.enum([...ORDER_TYPES]),
+    quantity: p.decimal(),
+    limitPrice: p.decimal().nullable(),
+    timeInForce: p.enum([...TIME_IN_FORCE]),
+    expireAt: p.datetime().nullable(),
+    status: p.enum([...ORDER_STATUSES]),
+    filledQuantity: p.decimal(),
+    leavesQuantity: p.decimal(),
+    averageFillPrice: p.decimal().nullable(),
+    notional: p.decimal(),
+    fees: p.decimal(),
+    feeAsset: () => p.manyToOne(Asset).ref().nullable().joinColumn('fee_asset'),
+    lockedAsset: () => p.manyToOne(Asset).ref().nullable().joinColumn('locked_asset'),
+    lockedAmount: p.decimal(),
+    rejectReason: p.text().nullable(),
+    cancelReason: p.text().nullable(),
+    workflowId: p.text(),
+    version: p.integer(),
+    createdAt: p.datetime(),
+    updatedAt: p.datetime(),
+    fills: () => p.oneToMany(OrderFill).mappedBy('order'),
+    transitions: () => p.oneToMany(OrderTransition).mappedBy('order'),
+  },
+});
+export type Order = InferEntity<typeof Order>;
+
+export const OrderFill = defineEntity({
+  name: 'OrderFill',
+  tableName: 'order_fills',
+  properties: {
+    tradeId: p.text().primary(),
+    order: () => p.manyToOne(Order).ref(),
+    quantity: p.decimal(),
+    price: p.decimal(),
+    fee: p.decimal(),
+    feeAsset: () => p.manyToOne(Asset).ref().joinColumn('fee_asset'),
+    executedAt: p.datetime(),
+    orderVersion: p.integer(),
+  },
+});
+export type OrderFill = InferEntity<typeof OrderFill>;
+
+export const OrderTransition = defineEntity({
+  name: 'OrderTransition',
+  tableName: 'order_transitions',
+  properties: {
+    order: () => p.manyToOne(Order).ref().primary(),
+    version: p.integer().primary(),
+    fromStatus: p.enum([...ORDER_STATUSES]).nullable(),
+    toStatus: p.enum([...ORDER_STATUSES]),
+    reason: p.text().nullable(),
+    at: p.datetime(),
+  },
+});
+export type OrderTransition = InferEntity<typeof OrderTransition>;
+
+export const orderEntities = [Order, OrderFill, OrderTransition];

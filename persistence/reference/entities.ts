@@ -1,0 +1,33 @@
+/**
+ * Reference data: the assets money is counted in and the instruments orders trade
+ * (migration 001). Written by migrations and operators, only read by the service.
+ */
+import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+
+export const Asset = defineEntity({
+  name: 'Asset',
+  tableName: 'assets',
+  properties: {
+    code: p.text().primary(),
+    scale: p.smallint(),
+  },
+});
+export type Asset = InferEntity<typeof Asset>;
+
+export const Instrument = defineEntity({
+  name: 'Instrument',
+  tableName: 'instruments',
+  properties: {
+    symbol: p.text().primary(),
+    baseAsset: () => p.manyToOne(Asset).ref().joinColumn('base_asset'),
+    quoteAsset: () => p.manyToOne(Asset).ref().joinColumn('quote_asset'),
+    tickSize: p.decimal(),
+    lotSize: p.decimal(),
+    minQuantity: p.decimal(),
+    feeRate: p.decimal(),
+    active: p.boolean(),
+  },
+});
+export type Instrument = InferEntity<typeof Instrument>;
+
+export const referenceEntities = [Asset, Instrument];
