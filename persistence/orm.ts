@@ -18,6 +18,7 @@ import { accountEntities } from './accounts/entities';
 import { ledgerEntities } from './ledger/entities';
 import { migrations } from './migrations';
 import { orderEntities } from './orders/entities';
+import { outboxEntities } from './outbox/entities';
 import { referenceEntities } from './reference/entities';
 
 export type Orm = MikroORM;
@@ -32,7 +33,7 @@ export interface SchemaModule {
 
 export const CORE_SCHEMA: SchemaModule = {
   name: 'core',
-  entities: [...referenceEntities, ...accountEntities, ...ledgerEntities, ...orderEntities],
+  entities: [...referenceEntities, ...accountEntities, ...ledgerEntities, ...orderEntities, ...outboxEntities],
   migrations,
   migrationsTable: 'mikro_orm_migrations',
 };
