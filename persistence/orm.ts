@@ -20,6 +20,7 @@ import { migrations } from './migrations';
 import { orderEntities } from './orders/entities';
 import { outboxEntities } from './outbox/entities';
 import { referenceEntities } from './reference/entities';
+import { subscriberStateEntities } from './subscriber-state/entities';
 
 export type Orm = MikroORM;
 
@@ -33,7 +34,7 @@ export interface SchemaModule {
 
 export const CORE_SCHEMA: SchemaModule = {
   name: 'core',
-  entities: [...referenceEntities, ...accountEntities, ...ledgerEntities, ...orderEntities, ...outboxEntities],
+  entities: [...referenceEntities, ...accountEntities, ...ledgerEntities, ...orderEntities, ...outboxEntities, ...subscriberStateEntities],
   migrations,
   migrationsTable: 'mikro_orm_migrations',
 };
