@@ -6,6 +6,7 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
 import { BUCKETS, ENTRY_KINDS, LEDGER_BOOKS } from '../../domain/funds';
 import { Account } from '../accounts/entities';
+import { exactDecimal } from '../columns';
 import { Asset } from '../reference/entities';
 
 export const Balance = defineEntity({
@@ -14,8 +15,8 @@ export const Balance = defineEntity({
   properties: {
     account: () => p.manyToOne(Account).ref().primary(),
     asset: () => p.manyToOne(Asset).ref().primary().joinColumn('asset'),
-    available: p.decimal().defaultRaw('0'),
-    locked: p.decimal().defaultRaw('0'),
+    available: exactDecimal().defaultRaw('0'),
+    locked: exactDecimal().defaultRaw('0'),
     updatedAt: p.datetime().defaultRaw('now()'),
   },
 });
@@ -51,7 +52,7 @@ export const LedgerEntry = defineEntity({
     account: () => p.manyToOne(Account).ref().nullable(),
     asset: () => p.manyToOne(Asset).ref().joinColumn('asset'),
     bucket: p.enum([...BUCKETS]).nullable(),
-    amount: p.decimal(),
+    amount: exactDecimal(),
     kind: p.enum([...ENTRY_KINDS]),
     orderId: p.uuid().nullable(),
     createdAt: p.datetime().defaultRaw('now()'),

@@ -5,6 +5,7 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
 import { ORDER_SIDES, ORDER_STATUSES, ORDER_TYPES, TIME_IN_FORCE } from '../../domain/order';
 import { Account } from '../accounts/entities';
+import { exactDecimal } from '../columns';
 import { Asset } from '../reference/entities';
 
 export const Order = defineEntity({
@@ -18,19 +19,19 @@ export const Order = defineEntity({
     symbol: p.text(),
     side: p.enum([...ORDER_SIDES]),
     type: p.enum([...ORDER_TYPES]),
-    quantity: p.decimal(),
-    limitPrice: p.decimal().nullable(),
+    quantity: exactDecimal(),
+    limitPrice: exactDecimal().nullable(),
     timeInForce: p.enum([...TIME_IN_FORCE]),
     expireAt: p.datetime().nullable(),
     status: p.enum([...ORDER_STATUSES]),
-    filledQuantity: p.decimal(),
-    leavesQuantity: p.decimal(),
-    averageFillPrice: p.decimal().nullable(),
-    notional: p.decimal(),
-    fees: p.decimal(),
+    filledQuantity: exactDecimal(),
+    leavesQuantity: exactDecimal(),
+    averageFillPrice: exactDecimal().nullable(),
+    notional: exactDecimal(),
+    fees: exactDecimal(),
     feeAsset: () => p.manyToOne(Asset).ref().nullable().joinColumn('fee_asset'),
     lockedAsset: () => p.manyToOne(Asset).ref().nullable().joinColumn('locked_asset'),
-    lockedAmount: p.decimal(),
+    lockedAmount: exactDecimal(),
     rejectReason: p.text().nullable(),
     cancelReason: p.text().nullable(),
     workflowId: p.text(),
@@ -49,9 +50,9 @@ export const OrderFill = defineEntity({
   properties: {
     tradeId: p.text().primary(),
     order: () => p.manyToOne(Order).ref(),
-    quantity: p.decimal(),
-    price: p.decimal(),
-    fee: p.decimal(),
+    quantity: exactDecimal(),
+    price: exactDecimal(),
+    fee: exactDecimal(),
     feeAsset: () => p.manyToOne(Asset).ref().joinColumn('fee_asset'),
     executedAt: p.datetime(),
     orderVersion: p.integer(),

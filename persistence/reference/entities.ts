@@ -3,6 +3,7 @@
  * (migration 001). Written by migrations and operators, only read by the service.
  */
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+import { exactDecimal } from '../columns';
 
 export const Asset = defineEntity({
   name: 'Asset',
@@ -21,10 +22,10 @@ export const Instrument = defineEntity({
     symbol: p.text().primary(),
     baseAsset: () => p.manyToOne(Asset).ref().joinColumn('base_asset'),
     quoteAsset: () => p.manyToOne(Asset).ref().joinColumn('quote_asset'),
-    tickSize: p.decimal(),
-    lotSize: p.decimal(),
-    minQuantity: p.decimal(),
-    feeRate: p.decimal(),
+    tickSize: exactDecimal(),
+    lotSize: exactDecimal(),
+    minQuantity: exactDecimal(),
+    feeRate: exactDecimal(),
     active: p.boolean(),
   },
 });
