@@ -24,6 +24,7 @@ import { createAccount, deposit } from '../activities/accounts';
 import { connectDatabase, dropDatabase } from '../persistence/orm';
 import { createLogger } from '../runtime/logger';
 import { FillDispatcher } from '../workers/venue/fill-dispatcher';
+import { initSimulatedVenueOrm, migrateSimulatedVenue } from '../venue/simulated/database';
 import { SimulatedVenue } from '../venue/simulated/venue';
 import { createOrderWorker } from '../workers/order/worker';
 import { ORDER_SEARCH_ATTRIBUTE_KEYS } from '../workflows/order/definitions';
@@ -54,12 +55,14 @@ async function main(): Promise<void> {
     server: { executable: { type: 'existing-path', path: cli }, ip: '127.0.0.1', searchAttributes: ORDER_SEARCH_ATTRIBUTE_KEYS, log: { format: 'pretty', level: 'error' } },
   });
   const orm = await connectDatabase(databaseUrl);
+  await migrateSimulatedVenue(databaseUrl);
+  const venueOrm = await initSimulatedVenueOrm(databaseUrl);
   const config = { ...base, DATABASE_URL: databaseUrl, EVENTS_PREFIX: runId, TEMPORAL_ADDRESS: env.address };
   await setupMessaging(config);
   const messaging = await connectMessaging(config.NATS_URL, 'bench');
   const nativeConnection = await NativeConnection.connect({ address: env.address });
   const client = new Client({ connection: await Connection.connect({ address: env.address }) });
-  const venue = new SimulatedVenue(orm);
+  const venue = new SimulatedVenue({ orm, venueOrm });
   const taskQueue = 'bench';
   const worker = await createOrderWorker({
     connection: nativeConnection,
@@ -71,7 +74,7 @@ async function main(): Promise<void> {
   const relay = new OutboxRelay(orm, messaging.js, new Topology(runId), logger, { databaseUrl });
   await relay.start();
   const commands = new OrderClient(client, taskQueue, 60_000, () => orm.em.fork());
-  const dispatcher = new FillDispatcher(orm, commands, logger, { intervalMs: 200, concurrency: 16 });
+  const dispatcher = new FillDispatcher({ orm, venueOrm }, commands, logger, { intervalMs: 200, concurrency: 16 });
 
   try {
     const ctx = { correlationId: 'bench', causationId: null };
@@ -158,6 +161,7 @@ async function main(): Promise<void> {
     await client.connection.close();
     await messaging.nc.close();
     await orm.close();
+    await venueOrm.close();
     await env.teardown();
     await dropDatabase(databaseUrl);
     const { nc, jsm } = await connectMessaging(config.NATS_URL, 'bench-cleanup');

@@ -20,6 +20,7 @@ import type { Logger } from '../../runtime/logger';
 import { forEachConcurrently, Pump } from '../../runtime/pump';
 import { backoffMs } from '../../runtime/timing';
 import { FILLS_CHANNEL, SimulatedFillFeed, type PendingFill } from '../../venue/simulated/fill-feed';
+import type { SimulatedVenueDatabases } from '../../venue/simulated/venue';
 
 export interface FillDispatcherOptions {
   /** Polling interval, the fallback when a NOTIFY is missed. */
@@ -43,14 +44,17 @@ export class FillDispatcher {
   private readonly concurrency: number;
   private readonly leaseSeconds: number;
   private readonly deliveryTimeoutMs: number;
+  /** The core's database: whether an order recorded a trade. */
+  private readonly orm: Orm;
 
   constructor(
-    private readonly orm: Orm,
+    databases: SimulatedVenueDatabases,
     private readonly orders: OrderClient,
     private readonly logger: Logger,
     private readonly options: FillDispatcherOptions,
   ) {
-    this.feed = new SimulatedFillFeed(orm);
+    this.orm = databases.orm;
+    this.feed = new SimulatedFillFeed(databases.venueOrm);
     this.batchSize = options.batchSize ?? 200;
     this.concurrency = options.concurrency ?? 8;
     this.leaseSeconds = options.leaseSeconds ?? 60;
