@@ -9,7 +9,9 @@
  *
  * A JS array is refused as a value: knex would expand it into a list of values. Pass
  * a list as JSON and unpack it in SQL (`jsonb_array_elements_text(:ids::jsonb)`,
- * `jsonb_to_recordset(:rows::jsonb) as r(...)`).
+ * `jsonb_to_recordset(:rows::jsonb) as r(...)`). A parameter may not be named like a
+ * type the statement casts to (`:day::date`, not `:date::date`): knex would read the
+ * cast's `:date` as the parameter again.
  */
 import { raw } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
@@ -20,6 +22,7 @@ export type SqlParams = Record<string, string | number | boolean | null>;
 export async function sql<Row = Record<string, unknown>>(em: EntityManager, text: string, params: SqlParams = {}): Promise<Row[]> {
   for (const [name, value] of Object.entries(params)) {
     if (Array.isArray(value) || value === undefined) throw new Error(`sql parameter :${name} must be a single value (pass lists as JSON)`);
+    if (new RegExp(`::${name}\\b`).test(text)) throw new Error(`sql parameter :${name} is named like the cast ::${name}: rename it`);
   }
   return em.execute<Row[]>(em.getKnex().raw(text, params));
 }

@@ -34,6 +34,7 @@
 import { createHmac } from 'node:crypto';
 import type { BackgroundService, ServiceDeps } from '../framework';
 import type { Orm } from '../../persistence/orm';
+import { claimDueDeliveries, recordFinished, recordRetry, type ClaimedDelivery } from './store';
 import type { Logger } from '../../runtime/logger';
 import { forEachConcurrently, Pump } from '../../runtime/pump';
 import { backoffMs } from '../../runtime/timing';
@@ -73,17 +74,6 @@ const USER_AGENT = 'order-service-webhooks/1';
 /** The X-OMS-Signature value: sha256=hex(HMAC-SHA256(secret, timestamp + "." + body)). */
 export function signatureOf(secret: string, timestamp: string, body: string): string {
   return `sha256=${createHmac('sha256', secret).update(`${timestamp}.${body}`, 'utf8').digest('hex')}`;
-}
-
-interface ClaimedRow {
-  id: string;
-  event_id: string;
-  event_type: string;
-  payload: unknown;
-  attempts: number;
-  url: string;
-  secret: string;
-  active: boolean;
 }
 
 type AttemptResult = { ok: true; statusCode: number } | { ok: false; statusCode: number | null; error: string };
@@ -129,15 +119,7 @@ export class WebhookDelivery implements BackgroundService {
   }
 
   private async deliverBatch(): Promise<number> {
-    const claimed = await this.orm.em.fork().execute<ClaimedRow[]>(
-      `update notifications n set attempts = n.attempts + 1, next_attempt_at = now() + make_interval(secs => ?)
-       from webhooks w
-       where w.id = n.webhook_id and n.id in (
-         select id from notifications where status = 'PENDING' and channel = 'webhook' and next_attempt_at <= now()
-         order by next_attempt_at, id limit ? for update skip locked)
-       returning n.id, n.event_id, n.event_type, n.payload, n.attempts, w.url, w.secret, w.active`,
-      [this.options.leaseMs / 1000, this.options.batchSize],
-    );
+    const claimed = await claimDueDeliveries(this.orm.em.fork(), this.options.batchSize, this.options.leaseMs / 1000);
     await forEachConcurrently(claimed, this.options.concurrency, async (row) => {
       try {
         await this.deliver(row);
@@ -149,7 +131,7 @@ export class WebhookDelivery implements BackgroundService {
     return claimed.length;
   }
 
-  private async deliver(row: ClaimedRow): Promise<void> {
+  private async deliver(row: ClaimedDelivery): Promise<void> {
     if (!row.active) return this.finish(row, 'FAILED', { ok: false, statusCode: null, error: 'webhook deactivated' });
     if (row.attempts > this.options.maxAttempts) {
       // Its last attempt's result was never recorded (the process stopped): give up.
@@ -164,13 +146,7 @@ export class WebhookDelivery implements BackgroundService {
     }
     const delay = backoffMs(row.attempts, this.options.backoffBaseMs, this.options.backoffCapMs);
     this.logger.warn({ ...log, retryInMs: delay }, 'webhook delivery failed; will retry');
-    await this.orm.em
-      .fork()
-      .execute(
-        `update notifications set last_error = ?, last_status_code = ?, next_attempt_at = now() + make_interval(secs => ?)
-         where id = ? and status = 'PENDING' and attempts = ?`,
-        [result.error, result.statusCode, delay / 1000, row.id, row.attempts],
-      );
+    await recordRetry(this.orm.em.fork(), { id: row.id, attempt: row.attempts, statusCode: result.statusCode, error: result.error }, delay / 1000);
     // Wake up when the retry is due rather than at the next poll.
     if (!this.pump.isStopped && delay < this.options.intervalMs * 20) {
       const t = setTimeout(() => {
@@ -181,7 +157,7 @@ export class WebhookDelivery implements BackgroundService {
     }
   }
 
-  private async attempt(row: ClaimedRow): Promise<AttemptResult> {
+  private async attempt(row: ClaimedDelivery): Promise<AttemptResult> {
     const body = JSON.stringify(row.payload);
     const timestamp = String(Math.floor(Date.now() / 1000));
     try {
@@ -212,13 +188,8 @@ export class WebhookDelivery implements BackgroundService {
     }
   }
 
-  private async finish(row: ClaimedRow, status: 'DELIVERED' | 'FAILED', result: AttemptResult): Promise<void> {
-    await this.orm.em.fork().execute(
-      `update notifications set status = ?, last_status_code = ?, last_error = ?, next_attempt_at = null,
-         delivered_at = ${status === 'DELIVERED' ? 'now()' : 'null'}
-       where id = ? and status = 'PENDING' and attempts = ?`,
-      [status, result.statusCode, result.ok ? null : result.error, row.id, row.attempts],
-    );
+  private async finish(row: ClaimedDelivery, status: 'DELIVERED' | 'FAILED', result: AttemptResult): Promise<void> {
+    await recordFinished(this.orm.em.fork(), { id: row.id, attempt: row.attempts, statusCode: result.statusCode, error: result.ok ? null : result.error }, status);
   }
 }
 
