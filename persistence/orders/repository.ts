@@ -171,6 +171,11 @@ export async function listOrders(em: EntityManager, filter: OrderListFilter): Pr
   return orders.map(toSnapshot);
 }
 
+/** How many orders match (an account's, in some statuses). */
+export async function countOrders(em: EntityManager, filter: { accountId: string; status: OrderStatus[] }): Promise<number> {
+  return em.count(Order, { account: filter.accountId, status: { $in: filter.status } });
+}
+
 /** Whether the order has recorded this trade (the fill reached its order). */
 export async function hasOrderFill(em: EntityManager, tradeId: string): Promise<boolean> {
   return (await em.count(OrderFill, { tradeId })) > 0;

@@ -129,6 +129,23 @@ export async function markPublished(em: EntityManager, ids: string[], cursors: (
   );
 }
 
+/** Events committed and not yet on the stream. */
+export async function unpublishedCount(em: EntityManager): Promise<number> {
+  return em.count(OutboxEvent, { publishedAt: null });
+}
+
+/** How long events waited in the outbox before they were on the stream (ms; median and 95th percentile over all published). */
+export async function publishLag(em: EntityManager): Promise<{ events: number; p50: number; p95: number }> {
+  const [row] = await sql<{ events: string; p50: number | null; p95: number | null }>(
+    em,
+    `select count(*) as events,
+            percentile_cont(0.5) within group (order by extract(epoch from published_at - created_at) * 1000) as p50,
+            percentile_cont(0.95) within group (order by extract(epoch from published_at - created_at) * 1000) as p95
+     from outbox where published_at is not null`,
+  );
+  return { events: Number(row.events), p50: Number(row.p50 ?? 0), p95: Number(row.p95 ?? 0) };
+}
+
 /** Counts a failed publish of one event and keeps its error. */
 export async function recordPublishFailure(em: EntityManager, id: string, error: string): Promise<void> {
   await sql(em, 'update outbox set publish_attempts = publish_attempts + 1, last_error = :error where id = :id', { id, error: error.slice(0, 2000) });
