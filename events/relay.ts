@@ -31,8 +31,8 @@ import {
   publishCursors,
   recordPublishFailure,
   type AggregateKey,
-  type ClaimedEvent,
 } from '../persistence/outbox/repository';
+import type { OutboxEvent } from '../persistence/outbox/entities';
 import type { Logger } from '../runtime/logger';
 import { Pump } from '../runtime/pump';
 
@@ -145,8 +145,8 @@ export class OutboxRelay {
    * waited for), the run of claimed rows that continues its publish cursor without a
    * gap, in sequence order. Everything else goes back for a later round.
    */
-  private async readyGroups(em: EntityManager, rows: ClaimedEvent[]): Promise<AggregateRun[]> {
-    const byAggregate = new Map<string, ClaimedEvent[]>();
+  private async readyGroups(em: EntityManager, rows: OutboxEvent[]): Promise<AggregateRun[]> {
+    const byAggregate = new Map<string, OutboxEvent[]>();
     for (const r of rows) {
       const key = aggregateKey(r);
       byAggregate.set(key, [...(byAggregate.get(key) ?? []), r]);
@@ -160,7 +160,7 @@ export class OutboxRelay {
       const key = aggregateKey(aggregate);
       const claimed = [...(byAggregate.get(key) ?? [])].sort((a, b) => a.sequence - b.sequence);
       let next = (cursor.get(key) ?? 0) + 1;
-      const run: ClaimedEvent[] = [];
+      const run: OutboxEvent[] = [];
       for (const row of claimed) {
         if (row.sequence !== next) break;
         run.push(row);
@@ -173,7 +173,7 @@ export class OutboxRelay {
 }
 
 interface AggregateRun extends AggregateKey {
-  rows: ClaimedEvent[];
+  rows: OutboxEvent[];
 }
 
 function aggregateKey(a: AggregateKey): string {

@@ -3,11 +3,13 @@
  * (events/outbox.ts), and the relay's claim, per-aggregate locks, cursors and marks
  * (events/relay.ts).
  *
- * Raw SQL here, and why: the per-aggregate sequence is one upsert that increments and
- * row-locks until commit (gapless); the claim is FOR UPDATE SKIP LOCKED, so relays
- * run side by side; the per-aggregate advisory locks and the cursor upsert are
- * set-based over the batch; a failed publish adds one to its attempts.
+ * The claim is an entity read with FOR UPDATE SKIP LOCKED, so relays run side by
+ * side. Raw SQL here, and why: the per-aggregate sequence is one upsert that
+ * increments and row-locks until commit (gapless); the per-aggregate advisory locks
+ * and the cursor upsert are set-based over the batch; a failed publish adds one to
+ * its attempts.
  */
+import { LockMode } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { EventEnvelope } from '../../events/catalogue';
 import { dbNow, notifyAtCommit, sql } from '../sql';
@@ -58,31 +60,9 @@ export async function notifyRelays(em: EntityManager): Promise<void> {
   await notifyAtCommit(em, OUTBOX_CHANNEL);
 }
 
-export interface ClaimedEvent extends AggregateKey {
-  id: string;
-  eventId: string;
-  subject: string;
-  sequence: number;
-  envelope: unknown;
-}
-
-/** Claims up to `limit` unpublished events, oldest first, skipping those another relay holds. */
-export async function claimUnpublished(em: EntityManager, limit: number): Promise<ClaimedEvent[]> {
-  const rows = await sql<{ id: string; event_id: string; subject: string; aggregate_type: string; aggregate_id: string; sequence: number; envelope: unknown }>(
-    em,
-    `select id, event_id, subject, aggregate_type, aggregate_id, sequence, envelope from outbox
-     where published_at is null order by id limit :limit for update skip locked`,
-    { limit },
-  );
-  return rows.map((r) => ({
-    id: String(r.id),
-    eventId: r.event_id,
-    subject: r.subject,
-    aggregateType: r.aggregate_type,
-    aggregateId: r.aggregate_id,
-    sequence: r.sequence,
-    envelope: r.envelope,
-  }));
+/** Claims up to `limit` unpublished events, oldest first, locked until commit, skipping those another relay holds. */
+export async function claimUnpublished(em: EntityManager, limit: number): Promise<OutboxEvent[]> {
+  return em.find(OutboxEvent, { publishedAt: null }, { orderBy: { id: 'asc' }, limit, lockMode: LockMode.PESSIMISTIC_PARTIAL_WRITE });
 }
 
 /**

@@ -3,10 +3,12 @@
  * positions per aggregate, failure counts. Every call but countFailure runs in the
  * transaction that applies the event, so the bookkeeping commits with the effect.
  *
- * Raw SQL here, and why: the position is read under a row lock (two copies of a
- * subscriber apply one aggregate one at a time), a rebuild takes every position row
- * of the subscriber the same way, and a failure adds one to its count in one upsert.
+ * The position is read under a row lock (an entity read with FOR UPDATE), so two
+ * copies of a subscriber apply one aggregate one at a time. Raw SQL here, and why: a
+ * rebuild locks every position row of the subscriber without reading them, and a
+ * failure adds one to its count in one upsert.
  */
+import { LockMode } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { dbNow, sql } from '../sql';
 import { ProcessedEvent, SubscriberFailure, SubscriberPosition } from './entities';
@@ -30,13 +32,8 @@ export async function isProcessed(em: EntityManager, subscriber: string, eventId
 export async function lockPosition(em: EntityManager, subscriber: string, event: AggregateOf): Promise<number | null> {
   const key = { subscriber, aggregateType: event.aggregateType, aggregateId: event.aggregateId };
   await em.createQueryBuilder(SubscriberPosition).insert({ ...key, lastSequence: 0 }).onConflict().ignore().execute('run');
-  const [row] = await sql<{ last_sequence: number }>(
-    em,
-    `select last_sequence from subscriber_positions
-     where subscriber = :subscriber and aggregate_type = :aggregateType and aggregate_id = :aggregateId for update`,
-    key,
-  );
-  return row ? row.last_sequence : null;
+  const position = await em.findOne(SubscriberPosition, key, { lockMode: LockMode.PESSIMISTIC_WRITE });
+  return position ? position.lastSequence : null;
 }
 
 /**
