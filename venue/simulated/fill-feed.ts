@@ -1,15 +1,13 @@
 /**
  * The simulated venue's outgoing fills, as a queue its fill dispatcher works through.
  * A tick's fills are committed with delivery PENDING in the same transaction as the
- * match (and a NOTIFY on FILLS_CHANNEL wakes the dispatcher). The feed hands out
+ * match (and a NOTIFY on FILLS_CHANNEL, repository.ts, wakes the dispatcher). The feed hands out
  * whole venue orders under a lease, so only one dispatcher at a time delivers an
  * order's fills, in trade order. Its statements are the venue repository's.
  */
 import { str } from '../../domain/decimal';
 import type { VenueOrm } from './database';
 import * as queue from './repository';
-
-export { FILLS_CHANNEL } from './repository';
 
 export interface PendingFill {
   tradeId: string;

@@ -10,7 +10,7 @@
  */
 import { LockMode } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { str } from '../../domain/decimal';
+import { dec, str } from '../../domain/decimal';
 import type { VenueFill as VenueFillRecord, VenueOrderRequest } from '../../domain/venue';
 import { dbNow, notifyAtCommit, sql } from '../../persistence/sql';
 import { VenueFill, VenueOrder, VenueTick, type FillDelivery } from './entities';
@@ -79,7 +79,7 @@ export async function insertOrder(
 
 /** What is left of a resting order after a fill; with nothing left it is FILLED and closed. */
 export async function setRemaining(em: EntityManager, orderId: string, remaining: string): Promise<void> {
-  const filled = Number(remaining) === 0;
+  const filled = dec(remaining).isZero();
   await em.nativeUpdate(VenueOrder, { orderId }, { remaining, status: filled ? 'FILLED' : 'RESTING', closedAt: filled ? dbNow() : null });
 }
 

@@ -19,7 +19,8 @@ import type { Orm } from '../../persistence/orm';
 import type { Logger } from '../../runtime/logger';
 import { forEachConcurrently, Pump } from '../../runtime/pump';
 import { backoffMs } from '../../runtime/timing';
-import { FILLS_CHANNEL, SimulatedFillFeed, type PendingFill } from '../../venue/simulated/fill-feed';
+import { SimulatedFillFeed, type PendingFill } from '../../venue/simulated/fill-feed';
+import { FILLS_CHANNEL } from '../../venue/simulated/repository';
 import type { SimulatedVenueDatabases } from '../../venue/simulated/venue';
 
 export interface FillDispatcherOptions {
