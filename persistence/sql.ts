@@ -3,9 +3,12 @@
  * with named parameters (`:name`, bound by knex, so values are never spliced into the
  * text by hand and a statement reads by name, not by position).
  *
- * Raw SQL is for what the ORM cannot say: row locks and SKIP LOCKED claims, the
- * guarded balance update, upserts that add to what is there, advisory locks, NOTIFY,
- * and set-based statements over many rows. Everything else goes through entities.
+ * Raw SQL is for what the ORM cannot say: the guarded balance update, upserts and
+ * updates that add to what is there (counters, sequences), claims that update the rows
+ * they lock (UPDATE ... FOR UPDATE SKIP LOCKED), locks that read nothing back,
+ * advisory locks, times computed on the database's clock, NOTIFY, and set-based
+ * statements over many rows. Everything else goes through entities, row locks
+ * included (find with a lockMode).
  *
  * A JS array is refused as a value: knex would expand it into a list of values. Pass
  * a list as JSON and unpack it in SQL (`jsonb_array_elements_text(:ids::jsonb)`,
@@ -34,8 +37,9 @@ export async function notifyAtCommit(em: EntityManager, channel: string): Promis
 
 /**
  * The database's clock (the transaction's start time) as a value for an entity
- * write: every timestamp the service writes comes from PostgreSQL, never from the
- * clock of whichever process wrote it. A new fragment per use (fragments are single use).
+ * write: bookkeeping times (published, closed, delivered, updated) come from
+ * PostgreSQL, as the raw statements' now() does, never from the clock of whichever
+ * process wrote them. A new fragment per use (fragments are single use).
  */
 export function dbNow(): Date {
   return raw('now()');
