@@ -10,8 +10,8 @@ import type { EventContext } from '../domain/causation';
 import { str } from '../domain/decimal';
 import { depositPostings, withdrawalPostings } from '../domain/funds';
 import { appendEvents, draft } from '../events/outbox';
-import { insertAccount, newApiKey } from '../persistence/accounts';
-import { postLedgerTransaction } from '../persistence/ledger';
+import { insertAccount, newApiKey } from '../persistence/accounts/repository';
+import { postLedgerTransaction } from '../persistence/ledger/repository';
 
 export async function createAccount(em: EntityManager, name: string, ctx: EventContext): Promise<{ id: string; name: string; apiKey: string }> {
   const apiKey = newApiKey();

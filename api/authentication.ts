@@ -4,7 +4,7 @@
  * do is decided in authorization.ts.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { findAccountByKey } from '../persistence/accounts';
+import { findAccountByKey } from '../persistence/accounts/repository';
 import type { AppContext } from './context';
 import { Problem } from './problem';
 

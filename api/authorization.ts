@@ -3,7 +3,7 @@
  * that account (403 otherwise). The one way every route checks access.
  */
 import { z } from 'zod';
-import { Account } from '../persistence/entities';
+import { accountExists } from '../persistence/accounts/repository';
 import { authenticate, type Principal } from './authentication';
 import type { AppContext } from './context';
 import { Problem } from './problem';
@@ -28,6 +28,6 @@ export async function accountFromPath(ctx: AppContext, operatorKey: string): Pro
   const principal = await authenticate(ctx, operatorKey);
   const { id } = parse(accountPath, ctx.params);
   requireAccess(principal, id);
-  if ((await ctx.state.em.count(Account, { id })) === 0) throw Problem.notFound(`account ${id}`);
+  if (!(await accountExists(ctx.state.em, id))) throw Problem.notFound(`account ${id}`);
   return id;
 }

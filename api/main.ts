@@ -8,11 +8,13 @@ import { openTemporalClient } from '../clients/temporal';
 import { openMessaging, Topology } from '../messaging/nats';
 import { openDatabase } from '../persistence/orm';
 import { runProcess } from '../runtime/process';
+import { openSimulatedVenueDatabase } from '../venue/simulated/database';
 import { SimulatedVenue } from '../venue/simulated/venue';
 import { createApp } from './app';
 
 runProcess('api', async ({ config, logger, lifecycle }) => {
   const orm = await openDatabase(config.DATABASE_URL, lifecycle);
+  const venueOrm = config.VENUE === 'simulated' ? await openSimulatedVenueDatabase(config.DATABASE_URL, lifecycle) : null;
   const client = await openTemporalClient(config, lifecycle);
   const nats = await openMessaging(config.NATS_URL, 'order-service-api', lifecycle);
 
@@ -20,7 +22,7 @@ runProcess('api', async ({ config, logger, lifecycle }) => {
     config,
     orm,
     orders: new OrderClient(client, config.TEMPORAL_TASK_QUEUE, config.ORDER_ACK_TIMEOUT_MS, () => orm.em.fork()),
-    venue: config.VENUE === 'simulated' ? new SimulatedVenue(orm) : null,
+    venue: venueOrm ? new SimulatedVenue({ orm, venueOrm }) : null,
     logger,
     messaging: nats,
     topology: new Topology(config.EVENTS_PREFIX),

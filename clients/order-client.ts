@@ -17,7 +17,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { v5 as uuidv5 } from 'uuid';
 import { isTerminal, requestFingerprint, type OrderSnapshot, type PlaceOrderRequest } from '../domain/order';
-import { findOrder } from '../persistence/orders';
+import { findOrder } from '../persistence/orders/repository';
 import { TIMED_OUT, withTimeout } from '../runtime/timing';
 import {
   applyFillUpdate,

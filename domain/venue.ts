@@ -6,6 +6,14 @@
  */
 import type { OrderSide, OrderType, TimeInForce } from './order';
 
+/**
+ * Where a venue order stands. RESTING: in the book (possibly after immediate fills);
+ * FILLED: fully filled; CANCELLED: cancelled, or the unfilled rest of an
+ * IOC/FOK/MARKET order; REJECTED: not accepted (e.g. a MARKET order with no market price).
+ */
+export const VENUE_ORDER_STATUSES = ['RESTING', 'FILLED', 'CANCELLED', 'REJECTED'] as const;
+export type VenueOrderStatus = (typeof VENUE_ORDER_STATUSES)[number];
+
 export interface VenueOrderRequest {
   orderId: string;
   symbol: string;
@@ -27,12 +35,8 @@ export interface VenueFill {
 }
 
 export interface VenueAck {
-  /**
-   * RESTING: in the book (possibly after immediate fills); FILLED: fully filled at
-   * once; CANCELLED: the unfilled rest of an IOC/FOK/MARKET order was cancelled;
-   * REJECTED: not accepted (e.g. a MARKET order with no market price).
-   */
-  status: 'RESTING' | 'FILLED' | 'CANCELLED' | 'REJECTED';
+  /** The order's status once the submission was handled (FILLED: fully filled at once). */
+  status: VenueOrderStatus;
   rejectReason: string | null;
   /** Fills executed at submission. */
   fills: VenueFill[];

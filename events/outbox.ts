@@ -7,13 +7,12 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { v5 as uuidv5 } from 'uuid';
 import type { EventContext } from '../domain/causation';
+import { insertOutboxEvent, isAppended, nextSequence, notifyRelays } from '../persistence/outbox/repository';
 import { aggregateIdFor, CATALOGUE, parseEvent, SOURCE, type EventData, type EventEnvelope, type EventType } from './catalogue';
 import { subjectFor } from './streams';
 
 /** Namespace for deterministic event ids (UUID v5 of the change's idempotency key). */
 const EVENT_ID_NAMESPACE = '0f4f1c0e-8a7b-4d55-9d0e-6f3a2b1c9e77';
-
-export const OUTBOX_CHANNEL = 'outbox_events';
 
 export interface EventDraft<T extends EventType = EventType> {
   eventType: T;
@@ -31,17 +30,6 @@ export function eventIdFor(idempotencyKey: string, index: number): string {
   return uuidv5(`${idempotencyKey}#${index}`, EVENT_ID_NAMESPACE);
 }
 
-/** Takes the next sequence number of an aggregate (row-locked until commit: gapless). */
-async function nextSequence(em: EntityManager, aggregateType: string, aggregateId: string): Promise<number> {
-  const [row] = await em.execute<{ last_sequence: number }[]>(
-    `insert into event_sequences (aggregate_type, aggregate_id, last_sequence) values (?, ?, 1)
-     on conflict (aggregate_type, aggregate_id) do update set last_sequence = event_sequences.last_sequence + 1
-     returning last_sequence`,
-    [aggregateType, aggregateId],
-  );
-  return row.last_sequence;
-}
-
 /**
  * Appends events to the outbox inside the caller's transaction. Event ids derive from
  * `idempotencyKey` (and the event's position), so the same change always yields the
@@ -51,8 +39,7 @@ async function nextSequence(em: EntityManager, aggregateType: string, aggregateI
 export async function appendEvents(em: EntityManager, idempotencyKey: string, drafts: EventDraft[], ctx: EventContext): Promise<EventEnvelope[]> {
   if (drafts.length === 0) return [];
   // Appended before (a retried activity): the ids are the same, so nothing is added twice.
-  const seen = await em.execute<unknown[]>('select 1 from outbox where event_id = ?', [eventIdFor(idempotencyKey, 0)]);
-  if (seen.length > 0) return [];
+  if (await isAppended(em, eventIdFor(idempotencyKey, 0))) return [];
   const written: EventEnvelope[] = [];
   const timestamp = new Date().toISOString();
   for (const [i, draft] of drafts.entries()) {
@@ -70,18 +57,14 @@ export async function appendEvents(em: EntityManager, idempotencyKey: string, dr
       ...(ctx.traceId ? { traceId: ctx.traceId } : {}),
       aggregateType: entry.aggregate,
       aggregateId,
-      sequence: await nextSequence(em, entry.aggregate, aggregateId),
+      sequence: await nextSequence(em, { aggregateType: entry.aggregate, aggregateId }),
       data,
     };
     parseEvent(envelope);
-    await em.execute(
-      `insert into outbox (event_id, event_type, subject, aggregate_type, aggregate_id, sequence, envelope)
-       values (?, ?, ?, ?, ?, ?, ?::jsonb)`,
-      [envelope.eventId, envelope.eventType, subjectFor(draft.eventType, data), envelope.aggregateType, aggregateId, envelope.sequence, JSON.stringify(envelope)],
-    );
+    await insertOutboxEvent(em, envelope, subjectFor(draft.eventType, data));
     written.push(envelope);
   }
   // Delivered at commit: wakes the relay without waiting for its next poll.
-  if (written.length > 0) await em.execute(`select pg_notify('${OUTBOX_CHANNEL}', '')`);
+  if (written.length > 0) await notifyRelays(em);
   return written;
 }

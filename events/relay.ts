@@ -23,19 +23,18 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Topology } from '../messaging/nats';
 import { PgListener } from '../persistence/listen';
 import type { Orm } from '../persistence/orm';
+import {
+  claimUnpublished,
+  lockAggregates,
+  markPublished,
+  OUTBOX_CHANNEL,
+  publishCursors,
+  recordPublishFailure,
+  type AggregateKey,
+} from '../persistence/outbox/repository';
+import type { OutboxEvent } from '../persistence/outbox/entities';
 import type { Logger } from '../runtime/logger';
 import { Pump } from '../runtime/pump';
-import { OUTBOX_CHANNEL } from './outbox';
-
-interface OutboxRow {
-  id: string;
-  event_id: string;
-  subject: string;
-  aggregate_type: string;
-  aggregate_id: string;
-  sequence: number;
-  envelope: unknown;
-}
 
 export interface RelayOptions {
   databaseUrl: string;
@@ -101,16 +100,12 @@ export class OutboxRelay {
   /** One round: claim, publish in order per aggregate, mark what JetStream acknowledged. */
   async publishBatch(hooks: BatchHooks = {}): Promise<BatchResult> {
     return this.orm.em.fork().transactional(async (em) => {
-      const rows = await em.execute<OutboxRow[]>(
-        `select id, event_id, subject, aggregate_type, aggregate_id, sequence, envelope from outbox
-         where published_at is null order by id limit ? for update skip locked`,
-        [this.batchSize],
-      );
+      const rows = await claimUnpublished(em, this.batchSize);
       if (rows.length === 0) return { claimed: 0, published: 0, failed: 0 };
 
       const groups = await this.readyGroups(em, rows);
       const published: string[] = [];
-      const cursors: { aggregateType: string; aggregateId: string; sequence: number }[] = [];
+      const cursors: (AggregateKey & { sequence: number })[] = [];
       const failures: { id: string; error: string }[] = [];
       await Promise.all(
         groups.map(async ({ aggregateType, aggregateId, rows: group }) => {
@@ -118,10 +113,10 @@ export class OutboxRelay {
           for (const row of group) {
             try {
               const ack = await this.js.publish(this.topology.subject(row.subject), JSON.stringify(row.envelope), {
-                msgID: row.event_id,
+                msgID: row.eventId,
                 timeout: this.options.publishTimeoutMs ?? 5_000,
               });
-              if (ack.duplicate) this.logger.debug({ eventId: row.event_id }, 'already in the stream (duplicate window)');
+              if (ack.duplicate) this.logger.debug({ eventId: row.eventId }, 'already in the stream (duplicate window)');
               published.push(row.id);
               last = row.sequence;
             } catch (err) {
@@ -135,21 +130,9 @@ export class OutboxRelay {
       );
 
       await hooks.beforeMark?.(published);
-      if (published.length > 0) {
-        await em.execute('update outbox set published_at = now() where id in (select jsonb_array_elements_text(?::jsonb)::bigint)', [
-          JSON.stringify(published),
-        ]);
-        await em.execute(
-          `insert into outbox_cursors (aggregate_type, aggregate_id, published_sequence)
-           select "aggregateType", "aggregateId", sequence
-           from jsonb_to_recordset(?::jsonb) as c("aggregateType" text, "aggregateId" text, sequence integer)
-           on conflict (aggregate_type, aggregate_id)
-           do update set published_sequence = excluded.published_sequence, updated_at = now()`,
-          [JSON.stringify(cursors)],
-        );
-      }
+      await markPublished(em, published, cursors);
       for (const f of failures) {
-        await em.execute('update outbox set publish_attempts = publish_attempts + 1, last_error = ? where id = ?', [f.error.slice(0, 2000), f.id]);
+        await recordPublishFailure(em, f.id, f.error);
         this.logger.warn({ outboxId: f.id, error: f.error }, 'publish failed; will retry');
       }
       return { claimed: rows.length, published: published.length, failed: failures.length };
@@ -162,53 +145,37 @@ export class OutboxRelay {
    * waited for), the run of claimed rows that continues its publish cursor without a
    * gap, in sequence order. Everything else goes back for a later round.
    */
-  private async readyGroups(em: EntityManager, rows: OutboxRow[]): Promise<AggregateRun[]> {
-    const byAggregate = new Map<string, OutboxRow[]>();
+  private async readyGroups(em: EntityManager, rows: OutboxEvent[]): Promise<AggregateRun[]> {
+    const byAggregate = new Map<string, OutboxEvent[]>();
     for (const r of rows) {
-      const key = aggregateKey(r.aggregate_type, r.aggregate_id);
+      const key = aggregateKey(r);
       byAggregate.set(key, [...(byAggregate.get(key) ?? []), r]);
     }
-    const keys = JSON.stringify([...byAggregate.values()].map((g) => ({ aggregate_type: g[0].aggregate_type, aggregate_id: g[0].aggregate_id })));
     // Lock first, then read the cursors in a later statement: its snapshot then sees
     // whatever the lock's previous holder committed.
-    const locked = await em.execute<{ aggregate_type: string; aggregate_id: string }[]>(
-      `select k.aggregate_type, k.aggregate_id from jsonb_to_recordset(?::jsonb) as k(aggregate_type text, aggregate_id text)
-       where pg_try_advisory_xact_lock(${RELAY_LOCK_SPACE}, hashtext(k.aggregate_type || '/' || k.aggregate_id))`,
-      [keys],
-    );
-    if (locked.length === 0) return [];
-    const cursorRows = await em.execute<{ aggregate_type: string; aggregate_id: string; published_sequence: number }[]>(
-      `select c.aggregate_type, c.aggregate_id, c.published_sequence
-       from outbox_cursors c join jsonb_to_recordset(?::jsonb) as k(aggregate_type text, aggregate_id text) using (aggregate_type, aggregate_id)`,
-      [JSON.stringify(locked)],
-    );
-    const cursor = new Map(cursorRows.map((c) => [aggregateKey(c.aggregate_type, c.aggregate_id), c.published_sequence]));
+    const locked = await lockAggregates(em, [...byAggregate.values()].map((g) => g[0]));
+    const cursor = new Map((await publishCursors(em, locked)).map((c) => [aggregateKey(c), c.publishedSequence]));
     const runs: AggregateRun[] = [];
-    for (const { aggregate_type, aggregate_id } of locked) {
-      const key = aggregateKey(aggregate_type, aggregate_id);
+    for (const aggregate of locked) {
+      const key = aggregateKey(aggregate);
       const claimed = [...(byAggregate.get(key) ?? [])].sort((a, b) => a.sequence - b.sequence);
       let next = (cursor.get(key) ?? 0) + 1;
-      const run: OutboxRow[] = [];
+      const run: OutboxEvent[] = [];
       for (const row of claimed) {
         if (row.sequence !== next) break;
         run.push(row);
         next++;
       }
-      if (run.length > 0) runs.push({ aggregateType: aggregate_type, aggregateId: aggregate_id, rows: run });
+      if (run.length > 0) runs.push({ aggregateType: aggregate.aggregateType, aggregateId: aggregate.aggregateId, rows: run });
     }
     return runs;
   }
 }
 
-/** Advisory-lock key space of the relay (the first of pg_try_advisory_xact_lock's two keys). */
-const RELAY_LOCK_SPACE = 74_221_002;
-
-interface AggregateRun {
-  aggregateType: string;
-  aggregateId: string;
-  rows: OutboxRow[];
+interface AggregateRun extends AggregateKey {
+  rows: OutboxEvent[];
 }
 
-function aggregateKey(type: string, id: string): string {
-  return `${type}|${id}`;
+function aggregateKey(a: AggregateKey): string {
+  return `${a.aggregateType}|${a.aggregateId}`;
 }

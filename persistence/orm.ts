@@ -1,25 +1,52 @@
 /**
  * MikroORM on PostgreSQL: configuration, database creation and migrations.
- * Schema changes happen only through the migrations in ./migrations, run
- * programmatically at start under an advisory lock (never schema sync).
+ * Schema changes happen only through migrations, run programmatically at start under
+ * an advisory lock (never schema sync).
+ *
+ * The database holds schema modules: the core (./migrations, the entities of every
+ * persistence module) and plug-ins that bring tables of their own (the simulated
+ * venue). Each module has its own entities, its own migration list and its own
+ * migrations table, so a plug-in's schema history never mixes with the core's; an
+ * ORM instance maps one module's entities.
  */
+import type { MigrationObject } from '@mikro-orm/core';
 import { Migrator } from '@mikro-orm/migrations';
 import { defineConfig, MikroORM, type Options } from '@mikro-orm/postgresql';
 import { Client } from 'pg';
-import { coreEntities } from './entities';
 import type { Lifecycle } from '../runtime/lifecycle';
+import { accountEntities } from './accounts/entities';
+import { ledgerEntities } from './ledger/entities';
 import { migrations } from './migrations';
+import { orderEntities } from './orders/entities';
+import { outboxEntities } from './outbox/entities';
+import { referenceEntities } from './reference/entities';
+import { subscriberStateEntities } from './subscriber-state/entities';
 
 export type Orm = MikroORM;
 
-export function ormOptions(databaseUrl: string, overrides: Partial<Options> = {}): Options {
+export interface SchemaModule {
+  name: string;
+  entities: NonNullable<Options['entities']>;
+  migrations: MigrationObject[];
+  /** Where the module's applied migrations are recorded. */
+  migrationsTable: string;
+}
+
+export const CORE_SCHEMA: SchemaModule = {
+  name: 'core',
+  entities: [...referenceEntities, ...accountEntities, ...ledgerEntities, ...orderEntities, ...outboxEntities, ...subscriberStateEntities],
+  migrations,
+  migrationsTable: 'mikro_orm_migrations',
+};
+
+export function ormOptions(databaseUrl: string, overrides: Partial<Options> = {}, schema: SchemaModule = CORE_SCHEMA): Options {
   return defineConfig({
     clientUrl: databaseUrl,
-    entities: [...coreEntities],
+    entities: [...schema.entities],
     extensions: [Migrator],
     migrations: {
-      migrationsList: migrations,
-      tableName: 'mikro_orm_migrations',
+      migrationsList: schema.migrations,
+      tableName: schema.migrationsTable,
       transactional: true,
       allOrNothing: true,
       snapshot: false,
@@ -35,8 +62,8 @@ export function ormOptions(databaseUrl: string, overrides: Partial<Options> = {}
   });
 }
 
-export async function initOrm(databaseUrl: string, overrides: Partial<Options> = {}): Promise<Orm> {
-  return MikroORM.init(ormOptions(databaseUrl, overrides));
+export async function initOrm(databaseUrl: string, overrides: Partial<Options> = {}, schema: SchemaModule = CORE_SCHEMA): Promise<Orm> {
+  return MikroORM.init(ormOptions(databaseUrl, overrides, schema));
 }
 
 function databaseName(databaseUrl: string): string {
@@ -82,9 +109,10 @@ export async function dropDatabase(databaseUrl: string): Promise<void> {
   }
 }
 
+/** One lock for every module's migrations: schema changes never run side by side. */
 const MIGRATION_LOCK = 74_221_001;
 
-/** Applies pending migrations; concurrent callers wait on an advisory lock. Returns their names. */
+/** Applies the ORM's module's pending migrations; concurrent callers wait on an advisory lock. Returns their names. */
 export async function migrate(orm: Orm): Promise<string[]> {
   const conn = orm.em.getConnection();
   const knex = conn.getKnex();
@@ -100,7 +128,7 @@ export async function migrate(orm: Orm): Promise<string[]> {
   }
 }
 
-/** The one-call boot path: database, ORM, migrations. */
+/** The one-call boot path of the core: database, ORM, migrations. */
 export async function connectDatabase(databaseUrl: string, overrides: Partial<Options> = {}): Promise<Orm> {
   await ensureDatabase(databaseUrl);
   const orm = await initOrm(databaseUrl, overrides);
@@ -112,14 +140,15 @@ export async function connectDatabase(databaseUrl: string, overrides: Partial<Op
 export async function assertMigrated(orm: Orm): Promise<void> {
   const pending = await orm.getMigrator().getPendingMigrations();
   if (pending.length > 0) {
-    throw new Error(`database has ${pending.length} pending migration(s) (${pending.map((m) => m.name).join(', ')}): run npm run migrate`);
+    const table = orm.config.get('migrations').tableName;
+    throw new Error(`database has ${pending.length} pending migration(s) in ${table} (${pending.map((m) => m.name).join(', ')}): run npm run migrate`);
   }
 }
 
-/** A process's database: connected, closed at shutdown, refusing to run on pending migrations. */
-export async function openDatabase(databaseUrl: string, lifecycle: Lifecycle): Promise<Orm> {
-  const orm = await initOrm(databaseUrl);
-  lifecycle.onShutdown('database', () => orm.close());
+/** A process's database (a module's ORM): connected, closed at shutdown, refusing to run on pending migrations. */
+export async function openDatabase(databaseUrl: string, lifecycle: Lifecycle, schema: SchemaModule = CORE_SCHEMA): Promise<Orm> {
+  const orm = await initOrm(databaseUrl, {}, schema);
+  lifecycle.onShutdown(`database (${schema.name})`, () => orm.close());
   await assertMigrated(orm);
   return orm;
 }

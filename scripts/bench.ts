@@ -21,9 +21,12 @@ import { loadConfig } from '../config';
 import { OutboxRelay } from '../events/relay';
 import { connectMessaging, Topology } from '../messaging/nats';
 import { createAccount, deposit } from '../activities/accounts';
+import { countOrders } from '../persistence/orders/repository';
 import { connectDatabase, dropDatabase } from '../persistence/orm';
+import { publishLag, unpublishedCount } from '../persistence/outbox/repository';
 import { createLogger } from '../runtime/logger';
 import { FillDispatcher } from '../workers/venue/fill-dispatcher';
+import { initSimulatedVenueOrm, migrateSimulatedVenue } from '../venue/simulated/database';
 import { SimulatedVenue } from '../venue/simulated/venue';
 import { createOrderWorker } from '../workers/order/worker';
 import { ORDER_SEARCH_ATTRIBUTE_KEYS } from '../workflows/order/definitions';
@@ -54,12 +57,14 @@ async function main(): Promise<void> {
     server: { executable: { type: 'existing-path', path: cli }, ip: '127.0.0.1', searchAttributes: ORDER_SEARCH_ATTRIBUTE_KEYS, log: { format: 'pretty', level: 'error' } },
   });
   const orm = await connectDatabase(databaseUrl);
+  await migrateSimulatedVenue(databaseUrl);
+  const venueOrm = await initSimulatedVenueOrm(databaseUrl);
   const config = { ...base, DATABASE_URL: databaseUrl, EVENTS_PREFIX: runId, TEMPORAL_ADDRESS: env.address };
   await setupMessaging(config);
   const messaging = await connectMessaging(config.NATS_URL, 'bench');
   const nativeConnection = await NativeConnection.connect({ address: env.address });
   const client = new Client({ connection: await Connection.connect({ address: env.address }) });
-  const venue = new SimulatedVenue(orm);
+  const venue = new SimulatedVenue({ orm, venueOrm });
   const taskQueue = 'bench';
   const worker = await createOrderWorker({
     connection: nativeConnection,
@@ -71,7 +76,7 @@ async function main(): Promise<void> {
   const relay = new OutboxRelay(orm, messaging.js, new Topology(runId), logger, { databaseUrl });
   await relay.start();
   const commands = new OrderClient(client, taskQueue, 60_000, () => orm.em.fork());
-  const dispatcher = new FillDispatcher(orm, commands, logger, { intervalMs: 200, concurrency: 16 });
+  const dispatcher = new FillDispatcher({ orm, venueOrm }, commands, logger, { intervalMs: 200, concurrency: 16 });
 
   try {
     const ctx = { correlationId: 'bench', causationId: null };
@@ -111,25 +116,17 @@ async function main(): Promise<void> {
     await venue.recordTick({ symbol: 'BTC-USD', price: '99', liquidity: null });
     await dispatcher.start();
     for (;;) {
-      const [row] = await orm.em.fork().execute<{ n: string }[]>(`select count(*) as n from orders where account_id = ? and status = 'FILLED'`, [account]);
-      if (Number(row.n) >= orders) break;
+      if ((await countOrders(orm.em.fork(), { accountId: account, status: ['FILLED'] })) >= orders) break;
       await new Promise((r) => setTimeout(r, 100));
     }
     const fillSeconds = (Date.now() - t1) / 1000;
 
     // Relay: everything in the outbox published.
     for (;;) {
-      const [row] = await orm.em.fork().execute<{ n: string }[]>('select count(*) as n from outbox where published_at is null');
-      if (Number(row.n) === 0) break;
+      if ((await unpublishedCount(orm.em.fork())) === 0) break;
       await new Promise((r) => setTimeout(r, 50));
     }
-    const [lag] = await orm.em
-      .fork()
-      .execute<{ p50: number; p95: number; events: string }[]>(
-        `select percentile_cont(0.5) within group (order by extract(epoch from published_at - created_at) * 1000) as p50,
-                percentile_cont(0.95) within group (order by extract(epoch from published_at - created_at) * 1000) as p95,
-                count(*) as events from outbox`,
-      );
+    const lag = await publishLag(orm.em.fork());
 
     process.stdout.write(
       `${JSON.stringify(
@@ -142,7 +139,7 @@ async function main(): Promise<void> {
             latencyMs: { p50: Math.round(percentile(latencies, 50)), p95: Math.round(percentile(latencies, 95)), p99: Math.round(percentile(latencies, 99)), max: Math.round(latencies[latencies.length - 1]) },
           },
           fills: { orders, seconds: fillSeconds, fillsPerSecond: Number((orders / fillSeconds).toFixed(1)) },
-          relay: { events: Number(lag.events), lagMs: { p50: Math.round(lag.p50), p95: Math.round(lag.p95) } },
+          relay: { events: lag.events, lagMs: { p50: Math.round(lag.p50), p95: Math.round(lag.p95) } },
           memoryMb: { rssBefore: Math.round(rssBefore / 2 ** 20), rssAfter: Math.round(process.memoryUsage().rss / 2 ** 20) },
         },
         null,
@@ -158,6 +155,7 @@ async function main(): Promise<void> {
     await client.connection.close();
     await messaging.nc.close();
     await orm.close();
+    await venueOrm.close();
     await env.teardown();
     await dropDatabase(databaseUrl);
     const { nc, jsm } = await connectMessaging(config.NATS_URL, 'bench-cleanup');

@@ -17,6 +17,7 @@ import { loadConfig } from '../config';
 import { connectDatabase } from '../persistence/orm';
 import { createLogger } from '../runtime/logger';
 import { backoffMs } from '../runtime/timing';
+import { migrateSimulatedVenue } from '../venue/simulated/database';
 import { ORDER_SEARCH_ATTRIBUTE_KEYS } from '../workflows/order/definitions';
 import { compiledMain, PROCESSES } from './processes';
 import { setupMessaging } from './setup-messaging';
@@ -162,6 +163,7 @@ async function main(): Promise<void> {
   await startTemporal();
   const orm = await connectDatabase(config.DATABASE_URL);
   await orm.close();
+  if (config.VENUE === 'simulated') await migrateSimulatedVenue(config.DATABASE_URL);
   logger.info('database migrated');
   await setupMessaging(config);
   logger.info('JetStream streams and consumers are in place');

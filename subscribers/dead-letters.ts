@@ -12,6 +12,7 @@ import { DeliverPolicy } from '@nats-io/jetstream';
 import { STREAMS } from '../events/streams';
 import type { Messaging, Topology } from '../messaging/nats';
 import type { Orm } from '../persistence/orm';
+import { forgetFailure } from '../persistence/subscriber-state/repository';
 import type { DeadLetter } from './framework';
 
 export interface ListedDeadLetter {
@@ -70,7 +71,7 @@ export async function redriveDeadLetters(m: Messaging, t: Topology, orm: Orm, wh
     });
     // A fresh start for its failure count, so it gets its full retries again.
     if (l.eventId) {
-      await orm.em.fork().execute('delete from subscriber_failures where subscriber = ? and event_id = ?', [l.subscriber, l.eventId]);
+      await forgetFailure(orm.em.fork(), l.subscriber, l.eventId);
     }
     await m.jsm.streams.deleteMessage(stream, l.seq);
   }

@@ -24,6 +24,15 @@ import { EventSchemaError, parseEvent, type EventEnvelope, type EventType } from
 import { STREAMS, type StreamKey } from '../events/streams';
 import { ensureConsumers, nanos, type ConsumerSpec, type Messaging, type Topology } from '../messaging/nats';
 import type { Orm } from '../persistence/orm';
+import {
+  countFailure,
+  forgetSubscriber,
+  isProcessed,
+  lockAllPositions,
+  lockPosition,
+  recordProcessed,
+  skipPast,
+} from '../persistence/subscriber-state/repository';
 import type { Logger } from '../runtime/logger';
 import { backoffMs, sleep } from '../runtime/timing';
 
@@ -262,36 +271,21 @@ export class Subscriber {
     let outcome: DeliveryOutcome;
     try {
       outcome = await this.orm.em.fork().transactional(async (em) => {
-        const done = await em.execute<unknown[]>('select 1 from processed_events where subscriber = ? and event_id = ?', [name, event.eventId]);
-        if (done.length > 0) return 'duplicate';
-        await em.execute(
-          `insert into subscriber_positions (subscriber, aggregate_type, aggregate_id, last_sequence) values (?, ?, ?, 0)
-           on conflict do nothing`,
-          [name, event.aggregateType, event.aggregateId],
-        );
-        const [pos] = await em.execute<{ last_sequence: number }[]>(
-          'select last_sequence from subscriber_positions where subscriber = ? and aggregate_type = ? and aggregate_id = ? for update',
-          [name, event.aggregateType, event.aggregateId],
-        );
+        if (await isProcessed(em, name, event.eventId)) return 'duplicate';
+        const position = await lockPosition(em, name, event);
         // A rebuild deleted the row between the two statements: try again shortly.
-        if (!pos) return 'held';
+        if (position === null) return 'held';
         if (mode === 'stream') {
-          if (event.sequence > pos.last_sequence + 1) {
-            this.logger.debug({ eventId: event.eventId, sequence: event.sequence, expected: pos.last_sequence + 1 }, 'held back: an earlier event of its aggregate is missing');
+          if (event.sequence > position + 1) {
+            this.logger.debug({ eventId: event.eventId, sequence: event.sequence, expected: position + 1 }, 'held back: an earlier event of its aggregate is missing');
             return 'held';
           }
           // Its turn has passed without it being processed: it was dead-lettered; only a redrive applies it.
-          if (event.sequence <= pos.last_sequence) return 'duplicate';
+          if (event.sequence <= position) return 'duplicate';
         }
         const wanted = !this.def.eventTypes || this.def.eventTypes.includes(event.eventType as EventType);
         if (wanted) await this.def.handle(em, event, this.logger);
-        await em.execute('insert into processed_events (subscriber, event_id, event_type) values (?, ?, ?)', [name, event.eventId, event.eventType]);
-        await em.execute(
-          `update subscriber_positions set last_sequence = greatest(last_sequence, ?), updated_at = now()
-           where subscriber = ? and aggregate_type = ? and aggregate_id = ?`,
-          [event.sequence, name, event.aggregateType, event.aggregateId],
-        );
-        await em.execute('delete from subscriber_failures where subscriber = ? and event_id = ?', [name, event.eventId]);
+        await recordProcessed(em, name, event, position);
         return wanted ? 'applied' : 'skipped';
       });
     } catch (err) {
@@ -302,26 +296,15 @@ export class Subscriber {
 
   private async failed(event: EventEnvelope, err: unknown, mode: 'stream' | 'redrive', m?: JsMsg): Promise<{ outcome: DeliveryOutcome; attempts: number }> {
     const error = String((err as Error)?.stack ?? err).slice(0, 4000);
-    const [row] = await this.orm.em.fork().execute<{ attempts: number }[]>(
-      `insert into subscriber_failures (subscriber, event_id, attempts, last_error) values (?, ?, 1, ?)
-       on conflict (subscriber, event_id) do update set attempts = subscriber_failures.attempts + 1, last_error = excluded.last_error, updated_at = now()
-       returning attempts`,
-      [this.def.name, event.eventId, error],
-    );
-    if (row.attempts < this.maxAttempts) {
-      this.logger.warn({ eventId: event.eventId, eventType: event.eventType, attempt: row.attempts, err }, 'event failed; will retry');
-      return { outcome: 'retry', attempts: row.attempts };
+    const attempts = await countFailure(this.orm.em.fork(), this.def.name, event.eventId, error);
+    if (attempts < this.maxAttempts) {
+      this.logger.warn({ eventId: event.eventId, eventType: event.eventType, attempt: attempts, err }, 'event failed; will retry');
+      return { outcome: 'retry', attempts };
     }
-    await this.deadLetter(m, event, error, row.attempts, event);
-    if (mode === 'stream') {
-      // The aggregate moves on past it, so its later events keep flowing.
-      await this.orm.em.fork().execute(
-        `update subscriber_positions set last_sequence = greatest(last_sequence, ?), updated_at = now()
-         where subscriber = ? and aggregate_type = ? and aggregate_id = ? and last_sequence = ?`,
-        [event.sequence, this.def.name, event.aggregateType, event.aggregateId, event.sequence - 1],
-      );
-    }
-    return { outcome: 'dead-lettered', attempts: row.attempts };
+    await this.deadLetter(m, event, error, attempts, event);
+    // The aggregate moves on past it, so its later events keep flowing.
+    if (mode === 'stream') await skipPast(this.orm.em.fork(), this.def.name, event);
+    return { outcome: 'dead-lettered', attempts };
   }
 
   private async deadLetter(m: JsMsg | undefined, raw: unknown, error: string, deliveryCount: number, event?: EventEnvelope): Promise<void> {
@@ -376,11 +359,9 @@ export class Subscriber {
       // Lock order: a live copy locks its aggregate's position row, then writes the
       // projection; so does this, first taking every position row of the subscriber
       // (a live copy mid-event finishes first), so the two can never deadlock.
-      await em.execute('select 1 from subscriber_positions where subscriber = ? for update', [name]);
+      await lockAllPositions(em, name);
       await this.def.reset?.(em);
-      await em.execute('delete from processed_events where subscriber = ?', [name]);
-      await em.execute('delete from subscriber_positions where subscriber = ?', [name]);
-      await em.execute('delete from subscriber_failures where subscriber = ?', [name]);
+      await forgetSubscriber(em, name);
     });
     let replayed = 0;
     for (const s of this.def.subscriptions) {

@@ -39,7 +39,7 @@ function readmeTable(header: string): string[][] {
 /** Source files (not tests), as git lists them. */
 function sourceFiles(): string[] {
   const out = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', '*.ts'], { cwd: ROOT, encoding: 'utf8' });
-  return out.split('\n').filter((f) => f && !f.startsWith('test/'));
+  return [...new Set(out.split('\n').filter((f) => f && !f.startsWith('test/')))];
 }
 
 describe('architecture', () => {

@@ -11,10 +11,10 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { nextSessionClose, validateOrder as firstRejection, type Instrument, type Rejection } from '../../domain/instrument';
 import { appendEvents, draft } from '../../events/outbox';
-import { Account } from '../../persistence/entities';
-import { findInstrument } from '../../persistence/instruments';
-import { InsufficientFundsError } from '../../persistence/ledger';
-import { findOrder } from '../../persistence/orders';
+import { findAccount } from '../../persistence/accounts/repository';
+import { InsufficientFundsError } from '../../persistence/ledger/repository';
+import { findOrder } from '../../persistence/orders/repository';
+import { findInstrument } from '../../persistence/reference/repository';
 import type { Orm } from '../../persistence/orm';
 import type { ExchangeAdapter } from '../../venue/exchange';
 import { OrderFailureTypes, UNKNOWN_CAUSE, type OrderActivities, type OrderCommit } from '../../workflows/order/definitions';
@@ -53,7 +53,7 @@ export function createOrderActivities(deps: OrderActivityDeps): OrderActivities 
 
     async validateOrder({ request: req }) {
       const em = deps.orm.em.fork();
-      const [account, instrument] = await Promise.all([em.findOne(Account, { id: req.accountId }), findInstrument(em, req.symbol)]);
+      const [account, instrument] = await Promise.all([findAccount(em, req.accountId), findInstrument(em, req.symbol)]);
       if (!account) reject({ code: 'ACCOUNT_NOT_FOUND', message: `account ${req.accountId} does not exist` });
       if (account.status !== 'ACTIVE') reject({ code: 'ACCOUNT_INACTIVE', message: `account ${req.accountId} is ${account.status}` });
       const lastPrice = instrument && req.type === 'MARKET' ? await deps.marketData.lastPrice(req.symbol) : null;

@@ -11,9 +11,9 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { orderChangeEvents } from '../../events/order-events';
 import { appendEvents } from '../../events/outbox';
-import { Instrument } from '../../persistence/entities';
-import { postLedgerTransaction, postingsFingerprint } from '../../persistence/ledger';
-import { findOrder, insertOrderFill, insertOrderTransition, saveOrderVersion } from '../../persistence/orders';
+import { postLedgerTransaction, postingsFingerprint } from '../../persistence/ledger/repository';
+import { findOrder, insertOrderFill, insertOrderTransition, saveOrderVersion } from '../../persistence/orders/repository';
+import { findInstrument } from '../../persistence/reference/repository';
 import { UNKNOWN_CAUSE, type OrderCommit, type OrderSnapshot } from '../../workflows/order/definitions';
 
 /** The idempotency key of an order's version: its ledger transaction's and its events' key. */
@@ -48,7 +48,7 @@ export async function commitOrderChange(em: EntityManager, commit: OrderCommit):
 
     // The change's events, in the same transaction (the outbox).
     const snapshot = (await findOrder(tx, order.orderId)) as OrderSnapshot;
-    const instrument = commit.fill ? await tx.findOne(Instrument, { symbol: order.symbol }) : null;
+    const instrument = commit.fill ? await findInstrument(tx, order.symbol) : null;
     const drafts = orderChangeEvents({ order: snapshot, transition: commit.transition, postings: commit.postings, fill: commit.fill, instrument }, key);
     await appendEvents(tx, key, drafts, commit.context ?? UNKNOWN_CAUSE);
     return true;

@@ -1,9 +1,10 @@
 /** Accounts, deposits, withdrawals, balances and the ledger. */
 import Router from '@koa/router';
 import { dec } from '../../domain/decimal';
-import { findAsset, getAccountView, ledgerEntries } from '../../persistence/accounts';
+import { getAccountView } from '../../persistence/accounts/repository';
+import { findAsset } from '../../persistence/reference/repository';
 import { createAccount, deposit, withdraw, type FundsMovement } from '../../activities/accounts';
-import { IdempotencyConflictError, InsufficientFundsError } from '../../persistence/ledger';
+import { IdempotencyConflictError, InsufficientFundsError, ledgerEntries } from '../../persistence/ledger/repository';
 import { authenticate } from '../authentication';
 import { accountFromPath, requireOperator } from '../authorization';
 import type { ApiDeps, AppContext, AppState } from '../context';

@@ -14,7 +14,7 @@ import { DeliverPolicy, type ConsumerMessages, type OrderedConsumerOptions } fro
 import { z } from 'zod';
 import { CATALOGUE, EVENT_TYPES, type EventType } from '../../events/catalogue';
 import { STREAM_OF_AGGREGATE, STREAMS } from '../../events/streams';
-import { Account } from '../../persistence/entities';
+import { accountExists } from '../../persistence/accounts/repository';
 import { authenticate } from '../authentication';
 import { requireAccess } from '../authorization';
 import type { ApiDeps, AppContext, AppState } from '../context';
@@ -75,7 +75,7 @@ export function eventRoutes(deps: ApiDeps): Router<AppState, AppContext> {
     const accountId = q.accountId ?? (principal.kind === 'account' ? principal.accountId : undefined);
     if (!accountId) throw Problem.field('accountId', 'is required with the operator key');
     requireAccess(principal, accountId);
-    if (!(await ctx.state.em.findOne(Account, { id: accountId }))) throw Problem.notFound(`account ${accountId}`);
+    if (!(await accountExists(ctx.state.em, accountId))) throw Problem.notFound(`account ${accountId}`);
     const lastEventId = ctx.get('last-event-id');
     const cursor = lastEventId ? parseCursor(lastEventId) : {};
     const types = q.types ? new Set<string>(q.types) : null;

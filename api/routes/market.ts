@@ -5,7 +5,7 @@
  */
 import Router from '@koa/router';
 import { dec, isMultipleOf, str } from '../../domain/decimal';
-import { Instrument } from '../../persistence/entities';
+import { findInstrument } from '../../persistence/reference/repository';
 import type { SimulatedVenue } from '../../venue/simulated/venue';
 import { authenticate } from '../authentication';
 import { requireOperator } from '../authorization';
@@ -20,7 +20,7 @@ export function marketRoutes(deps: ApiDeps, venue: SimulatedVenue): Router<AppSt
   router.post('/market/ticks', async (ctx) => {
     requireOperator(await authenticate(ctx, deps.config.OPERATOR_API_KEY));
     const body = parse(tickBody, ctx.request.body);
-    const instrument = await ctx.state.em.findOne(Instrument, { symbol: body.symbol });
+    const instrument = await findInstrument(ctx.state.em, body.symbol);
     if (!instrument) throw Problem.field('symbol', `unknown symbol ${body.symbol}`);
     if (!isMultipleOf(dec(body.price), dec(instrument.tickSize))) {
       throw Problem.field('price', `must be a multiple of the tick size ${str(instrument.tickSize)}`);

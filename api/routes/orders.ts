@@ -1,8 +1,8 @@
 /** Orders: place (Update-with-Start), read, list, cancel (Update). */
 import Router from '@koa/router';
 import type { OrderSnapshot, PlaceOrderRequest } from '../../domain/order';
-import { Account } from '../../persistence/entities';
-import { findOrder, listOrders } from '../../persistence/orders';
+import { accountExists } from '../../persistence/accounts/repository';
+import { findOrder, listOrders } from '../../persistence/orders/repository';
 import { authenticate, type Principal } from '../authentication';
 import { requireAccess } from '../authorization';
 import type { ApiDeps, AppContext, AppState } from '../context';
@@ -54,7 +54,7 @@ export function orderRoutes(deps: ApiDeps): Router<AppState, AppContext> {
     const principal = await caller(ctx);
     const body = parse(placeOrderBody, ctx.request.body);
     requireAccess(principal, body.accountId);
-    if (!(await ctx.state.em.findOne(Account, { id: body.accountId }))) throw Problem.field('accountId', `account ${body.accountId} does not exist`);
+    if (!(await accountExists(ctx.state.em, body.accountId))) throw Problem.field('accountId', `account ${body.accountId} does not exist`);
     try {
       const { order, created, pending } = await deps.orders.place(toRequest(body), ctx.state.events);
       ctx.status = pending ? 202 : created ? 201 : 200;

@@ -4,7 +4,7 @@
  * it lags the events by the subscriber's processing time).
  */
 import Router from '@koa/router';
-import { getPortfolio } from '../../subscribers/portfolio/view';
+import { getPortfolio } from '../../subscribers/portfolio/store';
 import { accountFromPath } from '../authorization';
 import type { ApiDeps, AppContext, AppState } from '../context';
 

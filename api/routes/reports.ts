@@ -5,7 +5,7 @@
  */
 import Router from '@koa/router';
 import { z } from 'zod';
-import { dailyReport } from '../../subscribers/report/query';
+import { dailyReport } from '../../subscribers/report/store';
 import { accountFromPath } from '../authorization';
 import type { ApiDeps, AppContext, AppState } from '../context';
 import { parse } from '../validate';

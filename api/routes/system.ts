@@ -1,6 +1,6 @@
 /** Health and reference data (no key needed). */
 import Router from '@koa/router';
-import { listInstruments } from '../../persistence/instruments';
+import { listInstruments } from '../../persistence/reference/repository';
 import type { ApiDeps, AppContext, AppState } from '../context';
 
 const CHECK_TIMEOUT_MS = 2_000;

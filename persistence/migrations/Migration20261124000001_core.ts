@@ -2,7 +2,15 @@ import { Migration } from '@mikro-orm/migrations';
 
 /**
  * Accounts, assets, instruments, the double-entry ledger with its balance projection,
- * the orders read model, and the simulated venue's book.
+ * and the orders read model.
+ *
+ * Edited after it shipped: it used to create the simulated venue's book too
+ * (venue_ticks, venue_orders, venue_fills). The venue is a plug-in now, and its tables
+ * are created by its own migrations (venue/simulated/migrations), so a fresh database's
+ * core schema has no venue tables. This is safe for databases this migration already
+ * ran on: MikroORM never runs a recorded migration again, so their venue tables and
+ * rows stay as they are, and the venue's first migration only creates what is missing
+ * (`if not exists`), adopting them as they are.
  *
  * Money columns are numeric(38,18): exact, 20 integer and 18 fractional digits.
  * The ledger enforces its own rules in the database as a last line of defence:
@@ -159,56 +167,12 @@ export class Migration20261124000001_core extends Migration {
         at timestamptz not null,
         primary key (order_id, version)
       );
-
-      create table venue_ticks (
-        symbol text primary key,
-        price numeric(38,18) not null check (price > 0),
-        liquidity_remaining numeric(38,18) check (liquidity_remaining >= 0),
-        seq bigint not null,
-        updated_at timestamptz not null default now()
-      );
-
-      create table venue_orders (
-        order_id uuid primary key,
-        priority bigserial not null unique,
-        symbol text not null,
-        side text not null,
-        type text not null,
-        time_in_force text not null,
-        quantity numeric(38,18) not null,
-        limit_price numeric(38,18),
-        protection_price numeric(38,18),
-        remaining numeric(38,18) not null check (remaining >= 0),
-        status text not null check (status in ('RESTING', 'FILLED', 'CANCELLED', 'REJECTED')),
-        submit_status text not null check (submit_status in ('RESTING', 'FILLED', 'CANCELLED', 'REJECTED')),
-        reject_reason text,
-        submitted_at timestamptz not null default now(),
-        closed_at timestamptz
-      );
-      create index venue_orders_resting on venue_orders (symbol, priority) where status = 'RESTING';
-
-      create table venue_fills (
-        trade_id uuid primary key,
-        seq bigserial not null unique,
-        order_id uuid not null references venue_orders(order_id),
-        quantity numeric(38,18) not null check (quantity > 0),
-        price numeric(38,18) not null check (price > 0),
-        executed_at timestamptz not null,
-        at_submission boolean not null,
-        delivery text not null default 'PENDING' check (delivery in ('PENDING', 'DELIVERED', 'REFUSED')),
-        delivery_attempts integer not null default 0,
-        last_error text,
-        next_attempt_at timestamptz not null default now(),
-        delivered_at timestamptz
-      );
-      create index venue_fills_order on venue_fills (order_id, seq);
-      create index venue_fills_pending on venue_fills (next_attempt_at) where delivery = 'PENDING';
     `);
   }
 
   override async down(): Promise<void> {
     this.addSql(`
-      drop table if exists venue_fills, venue_orders, venue_ticks, order_transitions, order_fills, orders,
+      drop table if exists order_transitions, order_fills, orders,
         ledger_entries, ledger_transactions, balances, accounts, instruments, assets cascade;
       drop function if exists ledger_transaction_balanced, ledger_entries_immutable;
     `);

@@ -4,6 +4,12 @@ import { Migration } from '@mikro-orm/migrations';
  * Event plumbing: the transactional outbox, gapless per-aggregate sequences, and
  * what every subscriber needs to be idempotent and ordered (processed events,
  * positions per aggregate, failure counts before dead-lettering).
+ *
+ * Edited after it shipped: it used to add venue_fills.correlation_id as well. That
+ * column belongs to the simulated venue, whose own first migration now adds it
+ * (`add column if not exists`), since the core creates no venue tables any more. Safe
+ * for databases this migration already ran on: it is never run again there, the
+ * column and its values stay, and the venue's migration finds it and leaves it.
  */
 export class Migration20261124000002_events extends Migration {
   override async up(): Promise<void> {
@@ -32,9 +38,6 @@ export class Migration20261124000002_events extends Migration {
       );
       create index outbox_unpublished on outbox (id) where published_at is null;
       create index outbox_unpublished_aggregate on outbox (aggregate_type, aggregate_id, id) where published_at is null;
-
-      -- The venue remembers which request (tick) made a fill, for the events' correlation id.
-      alter table venue_fills add column correlation_id text;
 
       create table processed_events (
         subscriber text not null,
@@ -67,7 +70,6 @@ export class Migration20261124000002_events extends Migration {
   override async down(): Promise<void> {
     this.addSql(`
       drop table if exists subscriber_failures, subscriber_positions, processed_events, outbox, event_sequences;
-      alter table venue_fills drop column if exists correlation_id;
     `);
   }
 }

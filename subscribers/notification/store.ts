@@ -8,10 +8,14 @@
  * replays history re-sends nothing. A webhook only hears of events that occurred
  * after it was registered (created_at <= the event's timestamp), so what an event
  * notifies depends on the event and the registrations, not on when it is processed.
+ *
+ * Every statement on these tables is here (the webhook delivery's claims and results
+ * too), with named parameters; lists travel as JSON.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { EventEnvelope } from '../../events/catalogue';
+import { sql } from '../../persistence/sql';
 import type { Logger } from '../../runtime/logger';
 import { ALERT_EVENT_TYPES, payloadOf, type OrderEventData } from './messages';
 
@@ -47,11 +51,6 @@ export interface NotificationView {
 
 const iso = (v: Date | string | null): string | null => (v === null ? null : new Date(v).toISOString());
 
-/** `array[?, ?]::text[]` and its bindings (a JS array must not be one binding). */
-function textArray(values: readonly string[]): { sql: string; params: string[] } {
-  return values.length === 0 ? { sql: `'{}'::text[]`, params: [] } : { sql: `array[${values.map(() => '?').join(', ')}]::text[]`, params: [...values] };
-}
-
 /** A new signing secret: 256 random bits. */
 export function newWebhookSecret(): string {
   return `whsec_${randomBytes(32).toString('base64url')}`;
@@ -69,26 +68,26 @@ const webhookView = (r: WebhookRow): WebhookView => ({ id: r.id, url: r.url, eve
 
 export async function createWebhook(em: EntityManager, accountId: string, url: string, events: readonly string[]): Promise<WebhookView & { secret: string }> {
   const secret = newWebhookSecret();
-  const list = textArray(events);
-  const [row] = await em.execute<WebhookRow[]>(
-    `insert into webhooks (id, account_id, url, events, secret) values (?, ?, ?, ${list.sql}, ?)
+  const [row] = await sql<WebhookRow>(
+    em,
+    `insert into webhooks (id, account_id, url, events, secret)
+     values (:id, :accountId, :url, array(select jsonb_array_elements_text(:events::jsonb)), :secret)
      returning id, url, events, active, created_at`,
-    [randomUUID(), accountId, url, ...list.params, secret],
+    { id: randomUUID(), accountId, url, events: JSON.stringify(events), secret },
   );
   return { ...webhookView(row), secret };
 }
 
 export async function countActiveWebhooks(em: EntityManager, accountId: string): Promise<number> {
-  const [row] = await em.execute<{ n: string }[]>('select count(*) as n from webhooks where account_id = ? and active', [accountId]);
+  const [row] = await sql<{ n: string }>(em, 'select count(*) as n from webhooks where account_id = :accountId and active', { accountId });
   return Number(row.n);
 }
 
 /** The account's webhooks, newest first, without their secrets. */
 export async function listWebhooks(em: EntityManager, accountId: string): Promise<WebhookView[]> {
-  const rows = await em.execute<WebhookRow[]>(
-    'select id, url, events, active, created_at from webhooks where account_id = ? order by created_at desc, id',
-    [accountId],
-  );
+  const rows = await sql<WebhookRow>(em, 'select id, url, events, active, created_at from webhooks where account_id = :accountId order by created_at desc, id', {
+    accountId,
+  });
   return rows.map(webhookView);
 }
 
@@ -99,12 +98,13 @@ export async function listWebhooks(em: EntityManager, accountId: string): Promis
  */
 export async function deactivateWebhook(em: EntityManager, accountId: string, webhookId: string): Promise<boolean> {
   return em.transactional(async (tx) => {
-    const found = await tx.execute<unknown[]>('update webhooks set active = false where id = ? and account_id = ? returning id', [webhookId, accountId]);
+    const found = await sql(tx, 'update webhooks set active = false where id = :webhookId and account_id = :accountId returning id', { webhookId, accountId });
     if (found.length === 0) return false;
-    await tx.execute(
+    await sql(
+      tx,
       `update notifications set status = 'FAILED', last_error = 'webhook deleted', next_attempt_at = null
-       where webhook_id = ? and status = 'PENDING'`,
-      [webhookId],
+       where webhook_id = :webhookId and status = 'PENDING'`,
+      { webhookId },
     );
     return true;
   });
@@ -132,20 +132,15 @@ export async function listNotifications(
   accountId: string,
   q: { limit: number; statuses?: readonly NotificationStatus[]; before?: string },
 ): Promise<NotificationView[]> {
-  const where = ['account_id = ?'];
-  const params: (string | number)[] = [accountId];
-  if (q.statuses?.length) {
-    where.push(`status in (${q.statuses.map(() => '?').join(', ')})`);
-    params.push(...q.statuses);
-  }
-  if (q.before) {
-    where.push('id < ?');
-    params.push(q.before);
-  }
-  const rows = await em.execute<NotificationRow[]>(
+  const rows = await sql<NotificationRow>(
+    em,
     `select id, event_id, event_type, channel, webhook_id, title, status, attempts, last_error, last_status_code, created_at, delivered_at, next_attempt_at
-     from notifications where ${where.join(' and ')} order by id desc limit ?`,
-    [...params, q.limit],
+     from notifications
+     where account_id = :accountId
+       and (:statuses::jsonb is null or status in (select jsonb_array_elements_text(:statuses::jsonb)))
+       and (:before::bigint is null or id < :before::bigint)
+     order by id desc limit :limit`,
+    { accountId, statuses: q.statuses?.length ? JSON.stringify(q.statuses) : null, before: q.before ?? null, limit: q.limit },
   );
   return rows.map((r) => ({
     id: String(r.id),
@@ -179,11 +174,13 @@ export async function recordNotifications(em: EntityManager, event: EventEnvelop
   const body = JSON.stringify(payload);
   const accountId = data.order.accountId;
 
-  const logged = await em.execute<{ id: string }[]>(
+  const params = { accountId, eventId: event.eventId, eventType: event.eventType, title: payload.title, payload: body };
+  const logged = await sql<{ id: string }>(
+    em,
     `insert into notifications (account_id, event_id, event_type, channel, webhook_id, title, payload, status, attempts, delivered_at)
-     values (?, ?, ?, 'log', null, ?, ?::jsonb, 'DELIVERED', 1, now())
+     values (:accountId, :eventId, :eventType, 'log', null, :title, :payload::jsonb, 'DELIVERED', 1, now())
      on conflict do nothing returning id`,
-    [accountId, event.eventId, event.eventType, payload.title, body],
+    params,
   );
   if (logged.length > 0) {
     const line = { notification: { id: String(logged[0].id), channel: 'log', ...payload } };
@@ -191,13 +188,74 @@ export async function recordNotifications(em: EntityManager, event: EventEnvelop
     else logger.info(line, payload.title);
   }
 
-  const queued = await em.execute<{ id: string }[]>(
+  const queued = await sql<{ id: string }>(
+    em,
     `insert into notifications (account_id, event_id, event_type, channel, webhook_id, title, payload, status, attempts, next_attempt_at)
-     select w.account_id, ?, ?, 'webhook', w.id, ?, ?::jsonb, 'PENDING', 0, now()
+     select w.account_id, :eventId, :eventType, 'webhook', w.id, :title, :payload::jsonb, 'PENDING', 0, now()
      from webhooks w
-     where w.account_id = ? and w.active and w.created_at <= ?::timestamptz and (cardinality(w.events) = 0 or ? = any(w.events))
+     where w.account_id = :accountId and w.active and w.created_at <= :occurredAt::timestamptz
+       and (cardinality(w.events) = 0 or :eventType = any(w.events))
      on conflict do nothing returning id`,
-    [event.eventId, event.eventType, payload.title, body, accountId, event.timestamp, event.eventType],
+    { ...params, occurredAt: event.timestamp },
   );
   return queued.length;
+}
+
+/** A webhook notification claimed for one delivery attempt, with its webhook. */
+export interface ClaimedDelivery {
+  id: string;
+  event_id: string;
+  event_type: string;
+  payload: unknown;
+  /** This attempt's number (counted by the claim). */
+  attempts: number;
+  url: string;
+  secret: string;
+  active: boolean;
+}
+
+/**
+ * Claims due webhook notifications (FOR UPDATE SKIP LOCKED, so several processes run
+ * side by side), leased by pushing next_attempt_at forward and counting the attempt.
+ */
+export async function claimDueDeliveries(em: EntityManager, limit: number, leaseSeconds: number): Promise<ClaimedDelivery[]> {
+  return sql<ClaimedDelivery>(
+    em,
+    `update notifications n set attempts = n.attempts + 1, next_attempt_at = now() + make_interval(secs => :leaseSeconds)
+     from webhooks w
+     where w.id = n.webhook_id and n.id in (
+       select id from notifications where status = 'PENDING' and channel = 'webhook' and next_attempt_at <= now()
+       order by next_attempt_at, id limit :limit for update skip locked)
+     returning n.id, n.event_id, n.event_type, n.payload, n.attempts, w.url, w.secret, w.active`,
+    { leaseSeconds, limit },
+  );
+}
+
+/** What one attempt came to; the attempt number fences it: a lease taken over since records nothing. */
+export interface AttemptOutcome {
+  id: string;
+  attempt: number;
+  statusCode: number | null;
+  error: string | null;
+}
+
+/** A failed attempt to be retried after `delaySeconds`. */
+export async function recordRetry(em: EntityManager, outcome: AttemptOutcome, delaySeconds: number): Promise<void> {
+  await sql(
+    em,
+    `update notifications set last_error = :error, last_status_code = :statusCode, next_attempt_at = now() + make_interval(secs => :delaySeconds)
+     where id = :id and status = 'PENDING' and attempts = :attempt`,
+    { error: outcome.error, statusCode: outcome.statusCode, delaySeconds, id: outcome.id, attempt: outcome.attempt },
+  );
+}
+
+/** The end of a notification's delivery: DELIVERED, or FAILED for good. */
+export async function recordFinished(em: EntityManager, outcome: AttemptOutcome, status: 'DELIVERED' | 'FAILED'): Promise<void> {
+  await sql(
+    em,
+    `update notifications set status = :status, last_status_code = :statusCode, last_error = :error, next_attempt_at = null,
+       delivered_at = case when :status = 'DELIVERED' then now() end
+     where id = :id and status = 'PENDING' and attempts = :attempt`,
+    { status, statusCode: outcome.statusCode, error: outcome.error, id: outcome.id, attempt: outcome.attempt },
+  );
 }

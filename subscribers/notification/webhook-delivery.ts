@@ -34,6 +34,7 @@
 import { createHmac } from 'node:crypto';
 import type { BackgroundService, ServiceDeps } from '../framework';
 import type { Orm } from '../../persistence/orm';
+import { claimDueDeliveries, recordFinished, recordRetry, type ClaimedDelivery } from './store';
 import type { Logger } from '../../runtime/logger';
 import { BatchLoop, forEachConcurrently } from '../../runtime/pump';
 import { backoffMs } from '../../runtime/timing';
@@ -75,17 +76,6 @@ export function signatureOf(secret: string, timestamp: string, body: string): st
   return `sha256=${createHmac('sha256', secret).update(`${timestamp}.${body}`, 'utf8').digest('hex')}`;
 }
 
-interface ClaimedRow {
-  id: string;
-  event_id: string;
-  event_type: string;
-  payload: unknown;
-  attempts: number;
-  url: string;
-  secret: string;
-  active: boolean;
-}
-
 type AttemptResult = { ok: true; statusCode: number } | { ok: false; statusCode: number | null; error: string };
 
 export class WebhookDelivery extends BatchLoop implements BackgroundService {
@@ -116,15 +106,7 @@ export class WebhookDelivery extends BatchLoop implements BackgroundService {
   }
 
   private async deliverBatch(): Promise<number> {
-    const claimed = await this.orm.em.fork().execute<ClaimedRow[]>(
-      `update notifications n set attempts = n.attempts + 1, next_attempt_at = now() + make_interval(secs => ?)
-       from webhooks w
-       where w.id = n.webhook_id and n.id in (
-         select id from notifications where status = 'PENDING' and channel = 'webhook' and next_attempt_at <= now()
-         order by next_attempt_at, id limit ? for update skip locked)
-       returning n.id, n.event_id, n.event_type, n.payload, n.attempts, w.url, w.secret, w.active`,
-      [this.options.leaseMs / 1000, this.options.batchSize],
-    );
+    const claimed = await claimDueDeliveries(this.orm.em.fork(), this.options.batchSize, this.options.leaseMs / 1000);
     await forEachConcurrently(claimed, this.options.concurrency, async (row) => {
       try {
         await this.deliver(row);
@@ -136,7 +118,7 @@ export class WebhookDelivery extends BatchLoop implements BackgroundService {
     return claimed.length;
   }
 
-  private async deliver(row: ClaimedRow): Promise<void> {
+  private async deliver(row: ClaimedDelivery): Promise<void> {
     if (!row.active) return this.finish(row, 'FAILED', { ok: false, statusCode: null, error: 'webhook deactivated' });
     if (row.attempts > this.options.maxAttempts) {
       // Its last attempt's result was never recorded (the process stopped): give up.
@@ -151,13 +133,7 @@ export class WebhookDelivery extends BatchLoop implements BackgroundService {
     }
     const delay = backoffMs(row.attempts, this.options.backoffBaseMs, this.options.backoffCapMs);
     this.logger.warn({ ...log, retryInMs: delay }, 'webhook delivery failed; will retry');
-    await this.orm.em
-      .fork()
-      .execute(
-        `update notifications set last_error = ?, last_status_code = ?, next_attempt_at = now() + make_interval(secs => ?)
-         where id = ? and status = 'PENDING' and attempts = ?`,
-        [result.error, result.statusCode, delay / 1000, row.id, row.attempts],
-      );
+    await recordRetry(this.orm.em.fork(), { id: row.id, attempt: row.attempts, statusCode: result.statusCode, error: result.error }, delay / 1000);
     // Wake up when the retry is due rather than at the next poll.
     if (!this.pump.isStopped && delay < this.options.intervalMs * 20) {
       const t = setTimeout(() => {
@@ -168,7 +144,7 @@ export class WebhookDelivery extends BatchLoop implements BackgroundService {
     }
   }
 
-  private async attempt(row: ClaimedRow): Promise<AttemptResult> {
+  private async attempt(row: ClaimedDelivery): Promise<AttemptResult> {
     const body = JSON.stringify(row.payload);
     const timestamp = String(Math.floor(Date.now() / 1000));
     try {
@@ -199,13 +175,8 @@ export class WebhookDelivery extends BatchLoop implements BackgroundService {
     }
   }
 
-  private async finish(row: ClaimedRow, status: 'DELIVERED' | 'FAILED', result: AttemptResult): Promise<void> {
-    await this.orm.em.fork().execute(
-      `update notifications set status = ?, last_status_code = ?, last_error = ?, next_attempt_at = null,
-         delivered_at = ${status === 'DELIVERED' ? 'now()' : 'null'}
-       where id = ? and status = 'PENDING' and attempts = ?`,
-      [status, result.statusCode, result.ok ? null : result.error, row.id, row.attempts],
-    );
+  private async finish(row: ClaimedDelivery, status: 'DELIVERED' | 'FAILED', result: AttemptResult): Promise<void> {
+    await recordFinished(this.orm.em.fork(), { id: row.id, attempt: row.attempts, statusCode: result.statusCode, error: result.ok ? null : result.error }, status);
   }
 }
 

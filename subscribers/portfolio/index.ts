@@ -15,44 +15,27 @@
  * aggregates that may be applied concurrently, by two copies of this subscriber.
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { assertStorable, dec, Decimal, str, ZERO } from '../../domain/decimal';
-import { applyTrade as applyToPosition, FLAT, type Position } from '../../domain/positions';
+import { assertStorable, dec, Decimal, ZERO } from '../../domain/decimal';
+import { applyTrade as applyToPosition, FLAT } from '../../domain/positions';
 import type { EventData, EventEnvelope, EventType } from '../../events/catalogue';
 import type { SubscriberDefinition } from '../framework';
+import { addCash, lockPosition, recordLastPrice, resetPortfolio, savePosition, type CashChange } from './store';
 
 const EVENT_TYPES = ['trade.executed', 'funds.deposited', 'funds.withdrawn', 'funds.locked', 'funds.released'] as const satisfies readonly EventType[];
 
-interface CashDelta {
-  total: Decimal;
-  locked: Decimal;
-}
+/** Collects cash changes per asset. */
+class CashChanges {
+  private readonly byAsset = new Map<string, CashChange>();
 
-/** Adds deltas to the account's cash rows (one statement; rows in asset order, so concurrent writers lock alike). */
-async function addCash(em: EntityManager, accountId: string, deltas: Map<string, CashDelta>, at: string): Promise<void> {
-  const rows = [...deltas].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  if (rows.length === 0) return;
-  const params: unknown[] = [];
-  for (const [asset, d] of rows) params.push(accountId, asset, str(d.total), str(d.locked), at);
-  await em.execute(
-    `insert into portfolio_cash (account_id, asset, total, locked, updated_at) values ${rows.map(() => '(?, ?, ?, ?, ?)').join(', ')}
-     on conflict (account_id, asset) do update set
-       total = portfolio_cash.total + excluded.total,
-       locked = portfolio_cash.locked + excluded.locked,
-       updated_at = greatest(portfolio_cash.updated_at, excluded.updated_at)`,
-    params,
-  );
-}
+  add(asset: string, total: Decimal, locked: Decimal = ZERO): this {
+    const c = this.byAsset.get(asset) ?? { asset, total: ZERO, locked: ZERO };
+    this.byAsset.set(asset, { asset, total: c.total.plus(total), locked: c.locked.plus(locked) });
+    return this;
+  }
 
-function delta(deltas: Map<string, CashDelta>, asset: string, total: Decimal, locked: Decimal = ZERO): void {
-  const d = deltas.get(asset) ?? { total: ZERO, locked: ZERO };
-  deltas.set(asset, { total: d.total.plus(total), locked: d.locked.plus(locked) });
-}
-
-interface PositionRow {
-  net_quantity: string;
-  average_cost: string;
-  realized_pnl: string;
-  fees: string;
+  list(): CashChange[] {
+    return [...this.byAsset.values()];
+  }
 }
 
 async function applyTrade(em: EntityManager, event: EventEnvelope, t: EventData<'trade.executed'>): Promise<void> {
@@ -65,45 +48,29 @@ async function applyTrade(em: EntityManager, event: EventEnvelope, t: EventData<
   if (!fee.isZero() && t.feeAsset !== t.quoteAsset) throw new Error(`trade ${t.tradeId}: fee in ${t.feeAsset}, not in the quote asset ${t.quoteAsset}`);
 
   // Cash. A BUY consumes notional + fee of its quote lock; a SELL its quantity of the base lock.
-  const cash = new Map<string, CashDelta>();
+  const cash = new CashChanges();
   if (t.side === 'BUY') {
-    delta(cash, t.baseAsset, quantity);
-    delta(cash, t.quoteAsset, notional.plus(fee).neg(), notional.plus(fee).neg());
+    cash.add(t.baseAsset, quantity).add(t.quoteAsset, notional.plus(fee).neg(), notional.plus(fee).neg());
   } else {
-    delta(cash, t.baseAsset, quantity.neg(), quantity.neg());
-    delta(cash, t.quoteAsset, notional.minus(fee));
+    cash.add(t.baseAsset, quantity.neg(), quantity.neg()).add(t.quoteAsset, notional.minus(fee));
   }
-  await addCash(em, t.accountId, cash, event.timestamp);
+  await addCash(em, t.accountId, cash.list(), event.timestamp);
 
   // Position: read (locked), apply, write.
-  const [row] = await em.execute<PositionRow[]>(
-    'select net_quantity, average_cost, realized_pnl, fees from portfolio_positions where account_id = ? and symbol = ? for update',
-    [t.accountId, t.symbol],
-  );
-  const before: Position = row ? { netQuantity: dec(row.net_quantity), averageCost: dec(row.average_cost) } : FLAT;
-  const { position, realized } = applyToPosition(before, { side: t.side, quantity, price, fee });
-  const after = {
+  const stored = await lockPosition(em, t.accountId, t.symbol);
+  const { position, realized } = applyToPosition(stored ?? FLAT, { side: t.side, quantity, price, fee });
+  await savePosition(em, {
+    accountId: t.accountId,
+    symbol: t.symbol,
+    baseAsset: t.baseAsset,
+    quoteAsset: t.quoteAsset,
+    at: event.timestamp,
     ...position,
-    realizedPnl: assertStorable(dec(row?.realized_pnl ?? 0).plus(realized), 'realized P&L'),
-    fees: assertStorable(dec(row?.fees ?? 0).plus(fee), 'fees'),
-  };
-  await em.execute(
-    `insert into portfolio_positions (account_id, symbol, base_asset, quote_asset, net_quantity, average_cost, realized_pnl, fees, updated_at)
-     values (?, ?, ?, ?, ?, ?, ?, ?, ?)
-     on conflict (account_id, symbol) do update set
-       net_quantity = excluded.net_quantity, average_cost = excluded.average_cost, realized_pnl = excluded.realized_pnl,
-       fees = excluded.fees, updated_at = excluded.updated_at`,
-    [t.accountId, t.symbol, t.baseAsset, t.quoteAsset, str(after.netQuantity), str(after.averageCost), str(after.realizedPnl), str(after.fees), event.timestamp],
-  );
+    realizedPnl: assertStorable((stored?.realizedPnl ?? ZERO).plus(realized), 'realized P&L'),
+    fees: assertStorable((stored?.fees ?? ZERO).plus(fee), 'fees'),
+  });
 
-  // Last price: the latest execution wins, whatever order the trades are applied in
-  // (trades of different accounts are different aggregates); ties by trade id.
-  await em.execute(
-    `insert into portfolio_last_prices (symbol, price, at, trade_id) values (?, ?, ?, ?)
-     on conflict (symbol) do update set price = excluded.price, at = excluded.at, trade_id = excluded.trade_id
-     where (portfolio_last_prices.at, portfolio_last_prices.trade_id) < (excluded.at, excluded.trade_id)`,
-    [t.symbol, t.price, t.executedAt, t.tradeId],
-  );
+  await recordLastPrice(em, t);
 }
 
 export const portfolioSubscriber: SubscriberDefinition = {
@@ -122,12 +89,12 @@ export const portfolioSubscriber: SubscriberDefinition = {
       case 'funds.released': {
         const d = event.data as EventData<typeof type>;
         const amount = dec(d.amount);
-        const cash = new Map<string, CashDelta>();
-        if (type === 'funds.deposited') delta(cash, d.asset, amount);
-        else if (type === 'funds.withdrawn') delta(cash, d.asset, amount.neg());
-        else if (type === 'funds.locked') delta(cash, d.asset, ZERO, amount);
-        else delta(cash, d.asset, ZERO, amount.neg());
-        return addCash(em, d.accountId, cash, event.timestamp);
+        const cash = new CashChanges();
+        if (type === 'funds.deposited') cash.add(d.asset, amount);
+        else if (type === 'funds.withdrawn') cash.add(d.asset, amount.neg());
+        else if (type === 'funds.locked') cash.add(d.asset, ZERO, amount);
+        else cash.add(d.asset, ZERO, amount.neg());
+        return addCash(em, d.accountId, cash.list(), event.timestamp);
       }
       default:
         throw new Error(`portfolio does not handle ${String(type satisfies never)}`);
@@ -135,6 +102,6 @@ export const portfolioSubscriber: SubscriberDefinition = {
   },
 
   async reset(em) {
-    await em.execute('truncate portfolio_cash, portfolio_positions, portfolio_last_prices');
+    await resetPortfolio(em);
   },
 };

@@ -89,7 +89,7 @@ describe('fills', () => {
       applyFill: (...args: Parameters<OrderClient['applyFill']>) =>
         failures-- > 0 ? Promise.reject(new Error('temporal unreachable')) : h.orders.applyFill(...args),
     } as unknown as OrderClient;
-    const dispatcher = new FillDispatcher(h.orm, flaky, createLogger('test', 'silent'), { intervalMs: 60_000 });
+    const dispatcher = new FillDispatcher({ orm: h.orm, venueOrm: h.venueOrm }, flaky, createLogger('test', 'silent'), { intervalMs: 60_000 });
     await dispatcher.drain();
     // The first failed: the later two were not delivered past it, and all three wait.
     const after = await venueFills();
@@ -113,7 +113,7 @@ describe('fills', () => {
     const { symbol } = await newInstrument(h);
     const a = await account({ USD: '1000' });
     const o = await place(h, a, { symbol, side: 'BUY', quantity: '1', limitPrice: '100' });
-    const dispatcher = new FillDispatcher(h.orm, h.orders, createLogger('test', 'silent'), { intervalMs: 600_000, databaseUrl: h.config.DATABASE_URL });
+    const dispatcher = new FillDispatcher({ orm: h.orm, venueOrm: h.venueOrm }, h.orders, createLogger('test', 'silent'), { intervalMs: 600_000, databaseUrl: h.config.DATABASE_URL });
     await dispatcher.start();
     try {
       await dispatcher.drain(); // the first round, which start() kicks, is over

@@ -6,9 +6,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { loadConfig } from '../../config';
 import { createAccount, deposit, withdraw } from '../../activities/accounts';
-import { IdempotencyConflictError, InsufficientFundsError, postLedgerTransaction } from '../../persistence/ledger';
+import { IdempotencyConflictError, InsufficientFundsError, postLedgerTransaction } from '../../persistence/ledger/repository';
 import { commitOrderChange } from '../../activities/order/commit';
-import { OrderVersionConflictError } from '../../persistence/orders';
+import { OrderVersionConflictError } from '../../persistence/orders/repository';
 import type { OrderCommit } from '../../workflows/order/definitions';
 import { initOrm, type Orm } from '../../persistence/orm';
 import { reconcile } from '../../persistence/reconciliation';

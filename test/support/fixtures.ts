@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, expect } from '@jest/globals';
 import type { OrderSnapshot, OrderStatus, PlaceOrderRequest } from '../../domain/order';
-import { getAccountView } from '../../persistence/accounts';
+import { getAccountView } from '../../persistence/accounts/repository';
 import { createAccount, deposit } from '../../activities/accounts';
 import { reconcile } from '../../persistence/reconciliation';
 import { getOrderQuery, orderWorkflowId } from '../../workflows/order/definitions';

@@ -3,7 +3,8 @@
  *  - starts a Temporal dev server from the cached CLI (scripts/ensure-temporal-cli.sh)
  *    on a free port, with the order search attributes registered; in memory, so it
  *    never touches `npm start`'s data;
- *  - creates a fresh PostgreSQL database for this run and migrates it;
+ *  - creates a fresh PostgreSQL database for this run and migrates it (the core,
+ *    then the simulated venue's own migrations);
  *  - picks a run-unique prefix for NATS subjects and stream names;
  *  - bundles the workflow code once with the SDK's bundler.
  * Test files read what they need from the environment variables set here (Jest
@@ -17,6 +18,7 @@ import { join } from 'node:path';
 import { DefaultLogger, Runtime, bundleWorkflowCode } from '@temporalio/worker';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { connectDatabase } from '../../persistence/orm';
+import { migrateSimulatedVenue } from '../../venue/simulated/database';
 import { ORDER_SEARCH_ATTRIBUTE_KEYS } from '../../workflows/order/definitions';
 import { devServerArgs } from '../../scripts/temporal-dev-server';
 import { TEST_STATE, type TestRunState } from './run-state';
@@ -68,6 +70,7 @@ async function createDatabase(runId: string): Promise<string> {
   const url = base.toString();
   const orm = await connectDatabase(url);
   await orm.close();
+  await migrateSimulatedVenue(url);
   return url;
 }
 

@@ -11,6 +11,7 @@ import { OrderClient } from '../../clients/order-client';
 import { initOrm, type Orm } from '../../persistence/orm';
 import { createLogger } from '../../runtime/logger';
 import { FillDispatcher, type FillDispatcherOptions } from '../../workers/venue/fill-dispatcher';
+import { initSimulatedVenueOrm, type VenueOrm } from '../../venue/simulated/database';
 import { SimulatedVenue } from '../../venue/simulated/venue';
 import type { ExchangeAdapter } from '../../venue/exchange';
 import { createOrderWorker } from '../../workers/order/worker';
@@ -20,6 +21,8 @@ let runtimeInstalled = false;
 export interface Harness {
   config: AppConfig;
   orm: Orm;
+  /** The simulated venue's own ORM (its tables only). */
+  venueOrm: VenueOrm;
   client: Client;
   taskQueue: string;
   venue: SimulatedVenue;
@@ -48,11 +51,12 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   }
   const logger = createLogger('test', config.LOG_LEVEL);
   const orm = await initOrm(config.DATABASE_URL);
+  const venueOrm = await initSimulatedVenueOrm(config.DATABASE_URL);
   const nativeConnection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
   const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
   const taskQueue = options.taskQueue ?? `orders-test-${randomUUID()}`;
-  const venue = new SimulatedVenue(orm);
+  const venue = new SimulatedVenue({ orm, venueOrm });
   const worker = await createOrderWorker({
     connection: nativeConnection,
     namespace: config.TEMPORAL_NAMESPACE,
@@ -69,11 +73,12 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   });
   const running = worker.run();
   const orders = new OrderClient(client, taskQueue, config.ORDER_ACK_TIMEOUT_MS, () => orm.em.fork());
-  const dispatcher = new FillDispatcher(orm, orders, logger, { intervalMs: 250, databaseUrl: config.DATABASE_URL, ...options.dispatcher });
+  const dispatcher = new FillDispatcher({ orm, venueOrm }, orders, logger, { intervalMs: 250, databaseUrl: config.DATABASE_URL, ...options.dispatcher });
 
   return {
     config,
     orm,
+    venueOrm,
     client,
     taskQueue,
     venue,
@@ -84,7 +89,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       await dispatcher.stop();
       worker.shutdown();
       await running;
-      await Promise.all([nativeConnection.close(), connection.close(), orm.close()]);
+      await Promise.all([nativeConnection.close(), connection.close(), orm.close(), venueOrm.close()]);
     },
   };
 }

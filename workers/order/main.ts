@@ -6,16 +6,18 @@
 import { NativeConnection, Runtime } from '@temporalio/worker';
 import { openDatabase } from '../../persistence/orm';
 import { runProcess } from '../../runtime/process';
+import { openSimulatedVenueDatabase } from '../../venue/simulated/database';
 import { SimulatedVenue } from '../../venue/simulated/venue';
 import { createOrderWorker, temporalLogger } from './worker';
 
 runProcess('worker', async ({ config, logger, lifecycle }) => {
   Runtime.install({ logger: temporalLogger(logger, config.LOG_LEVEL === 'debug' ? 'DEBUG' : 'WARN'), shutdownSignals: [] });
   const orm = await openDatabase(config.DATABASE_URL, lifecycle);
+  const venueOrm = await openSimulatedVenueDatabase(config.DATABASE_URL, lifecycle);
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   lifecycle.onShutdown('temporal connection', () => connection.close());
 
-  const venue = new SimulatedVenue(orm);
+  const venue = new SimulatedVenue({ orm, venueOrm });
   const worker = await createOrderWorker({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,

@@ -14,12 +14,14 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { OrderClient } from '../../clients/order-client';
 import { PgListener } from '../../persistence/listen';
-import { hasOrderFill } from '../../persistence/orders';
+import { hasOrderFill } from '../../persistence/orders/repository';
 import type { Orm } from '../../persistence/orm';
 import type { Logger } from '../../runtime/logger';
 import { BatchLoop, forEachConcurrently } from '../../runtime/pump';
 import { backoffMs } from '../../runtime/timing';
-import { FILLS_CHANNEL, SimulatedFillFeed, type PendingFill } from '../../venue/simulated/fill-feed';
+import { SimulatedFillFeed, type PendingFill } from '../../venue/simulated/fill-feed';
+import { FILLS_CHANNEL } from '../../venue/simulated/repository';
+import type { SimulatedVenueDatabases } from '../../venue/simulated/venue';
 
 export interface FillDispatcherOptions {
   /** Polling interval, the fallback when a NOTIFY is missed. */
@@ -42,16 +44,17 @@ export class FillDispatcher extends BatchLoop {
   private readonly concurrency: number;
   private readonly leaseSeconds: number;
   private readonly deliveryTimeoutMs: number;
+  /** The core's database: whether an order recorded a trade. */
   private readonly orm: Orm;
   private readonly orders: OrderClient;
   private readonly logger: Logger;
 
-  constructor(orm: Orm, orders: OrderClient, logger: Logger, options: FillDispatcherOptions) {
+  constructor(databases: SimulatedVenueDatabases, orders: OrderClient, logger: Logger, options: FillDispatcherOptions) {
     super(options.intervalMs, (err) => logger.error({ err }, 'fill delivery round failed'));
-    this.orm = orm;
+    this.orm = databases.orm;
     this.orders = orders;
     this.logger = logger;
-    this.feed = new SimulatedFillFeed(orm);
+    this.feed = new SimulatedFillFeed(databases.venueOrm);
     this.batchSize = options.batchSize ?? 200;
     this.concurrency = options.concurrency ?? 8;
     this.leaseSeconds = options.leaseSeconds ?? 60;

@@ -8,13 +8,15 @@ import { OrderClient } from '../../clients/order-client';
 import { openTemporalClient } from '../../clients/temporal';
 import { openDatabase } from '../../persistence/orm';
 import { runProcess } from '../../runtime/process';
+import { openSimulatedVenueDatabase } from '../../venue/simulated/database';
 import { FillDispatcher } from './fill-dispatcher';
 
 runProcess('venue', async ({ config, logger, lifecycle }) => {
   const orm = await openDatabase(config.DATABASE_URL, lifecycle);
+  const venueOrm = await openSimulatedVenueDatabase(config.DATABASE_URL, lifecycle);
   const client = await openTemporalClient(config, lifecycle);
   const orders = new OrderClient(client, config.TEMPORAL_TASK_QUEUE, config.ORDER_ACK_TIMEOUT_MS, () => orm.em.fork());
-  const dispatcher = new FillDispatcher(orm, orders, logger.child({ component: 'fill-dispatcher' }), {
+  const dispatcher = new FillDispatcher({ orm, venueOrm }, orders, logger.child({ component: 'fill-dispatcher' }), {
     intervalMs: config.VENUE_REDELIVERY_INTERVAL_MS,
     databaseUrl: config.DATABASE_URL,
   });

@@ -8,17 +8,22 @@
  * - Never overdraws, under any concurrency: each balance row is updated with a
  *   guard (`available + delta >= 0`), so of N concurrent locks only those the balance
  *   covers succeed. CHECK constraints and a commit-time trigger back this up.
+ *
+ * The guarded update is the one raw statement here: it must add to the row and check
+ * the result in the same statement (a read, then a write, would race).
  */
 import { createHash } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { Decimal, dec, str, ZERO } from '../domain/decimal';
-import { type Posting, unbalancedAssets } from '../domain/funds';
+import { Decimal, dec, str, ZERO } from '../../domain/decimal';
+import { type Bucket, type Posting, unbalancedAssets } from '../../domain/funds';
+import { sql } from '../sql';
+import { Balance, LedgerEntry, LedgerTransaction } from './entities';
 
 export class InsufficientFundsError extends Error {
   constructor(
     readonly accountId: string,
     readonly asset: string,
-    readonly bucket: 'available' | 'locked',
+    readonly bucket: Bucket,
     readonly required: string,
     readonly held: string,
   ) {
@@ -65,32 +70,40 @@ export async function postLedgerTransaction(em: EntityManager, input: LedgerTran
   if (unbalanced.length > 0) throw new Error(`ledger transaction ${input.idempotencyKey} does not balance in ${unbalanced.join(', ')}`);
   if (input.postings.length === 0) throw new Error(`ledger transaction ${input.idempotencyKey} has no postings`);
 
-  const inserted = await em.execute<{ id: string }[]>(
-    `insert into ledger_transactions (idempotency_key, kind, account_id, order_id, reference, fingerprint)
-     values (?, ?, ?, ?, ?, ?) on conflict (idempotency_key) do nothing returning id`,
-    [input.idempotencyKey, input.kind, input.accountId, input.orderId, input.reference, input.fingerprint],
-  );
-  if (inserted.length === 0) {
-    const [existing] = await em.execute<{ id: string; fingerprint: string }[]>(
-      'select id, fingerprint from ledger_transactions where idempotency_key = ?',
-      [input.idempotencyKey],
-    );
+  const inserted = await em
+    .createQueryBuilder(LedgerTransaction)
+    .insert({
+      idempotencyKey: input.idempotencyKey,
+      kind: input.kind,
+      account: input.accountId,
+      orderId: input.orderId,
+      reference: input.reference,
+      fingerprint: input.fingerprint,
+    })
+    .onConflict('idempotencyKey')
+    .ignore()
+    .execute('run');
+  if (inserted.affectedRows === 0) {
+    const existing = await em.findOneOrFail(LedgerTransaction, { idempotencyKey: input.idempotencyKey }, { fields: ['id', 'fingerprint'] });
     if (existing.fingerprint !== input.fingerprint) throw new IdempotencyConflictError(input.idempotencyKey);
     return { id: String(existing.id), created: false };
   }
-  const transactionId = String(inserted[0].id);
+  const transactionId = String(inserted.insertId);
 
   await applyToBalances(em, input.postings);
 
-  const values: unknown[] = [];
-  for (const p of input.postings) {
-    values.push(transactionId, p.book, p.accountId, p.asset, p.bucket, p.amount, p.kind, input.orderId);
-  }
-  await em.execute(
-    `insert into ledger_entries (transaction_id, book, account_id, asset, bucket, amount, kind, order_id) values ${input.postings
-      .map(() => '(?, ?, ?, ?, ?, ?, ?, ?)')
-      .join(', ')}`,
-    values,
+  await em.insertMany(
+    LedgerEntry,
+    input.postings.map((p) => ({
+      transaction: transactionId,
+      book: p.book,
+      account: p.accountId,
+      asset: p.asset,
+      bucket: p.bucket,
+      amount: p.amount,
+      kind: p.kind,
+      orderId: input.orderId,
+    })),
   );
   return { id: transactionId, created: true };
 }
@@ -111,24 +124,70 @@ async function applyToBalances(em: EntityManager, postings: Posting[]): Promise<
   for (const key of [...deltas.keys()].sort()) {
     const d = deltas.get(key)!;
     if (!d.available.isNegative() || !d.locked.isNegative()) {
-      await em.execute('insert into balances (account_id, asset) values (?, ?) on conflict do nothing', [d.accountId, d.asset]);
+      // A credit may be the first the account holds of the asset: the row starts at zero.
+      await em.createQueryBuilder(Balance).insert({ account: d.accountId, asset: d.asset }).onConflict().ignore().execute('run');
     }
-    const available = str(d.available);
-    const locked = str(d.locked);
-    const updated = await em.execute<unknown[]>(
-      `update balances set available = available + ?::numeric, locked = locked + ?::numeric, updated_at = now()
-       where account_id = ? and asset = ? and available + ?::numeric >= 0 and locked + ?::numeric >= 0
+    const updated = await sql(
+      em,
+      `update balances set available = available + :available::numeric, locked = locked + :locked::numeric, updated_at = now()
+       where account_id = :accountId and asset = :asset and available + :available::numeric >= 0 and locked + :locked::numeric >= 0
        returning account_id`,
-      [available, locked, d.accountId, d.asset, available, locked],
+      { available: str(d.available), locked: str(d.locked), accountId: d.accountId, asset: d.asset },
     );
     if (updated.length === 0) {
-      const [current] = await em.execute<{ available: string; locked: string }[]>(
-        'select available, locked from balances where account_id = ? and asset = ?',
-        [d.accountId, d.asset],
-      );
+      const current = await em.findOne(Balance, { account: d.accountId, asset: d.asset }, { disableIdentityMap: true });
       const held = { available: dec(current?.available ?? 0), locked: dec(current?.locked ?? 0) };
       const bucket = held.available.plus(d.available).isNegative() ? 'available' : 'locked';
       throw new InsufficientFundsError(d.accountId, d.asset, bucket, str(d[bucket].neg()), str(held[bucket]));
     }
   }
+}
+
+export interface BalanceView {
+  asset: string;
+  available: string;
+  locked: string;
+}
+
+/** An account's balances, by asset. */
+export async function balancesOf(em: EntityManager, accountId: string): Promise<BalanceView[]> {
+  const balances = await em.find(Balance, { account: accountId }, { orderBy: { asset: 'asc' }, disableIdentityMap: true });
+  return balances.map((b) => ({ asset: b.asset.code, available: str(b.available), locked: str(b.locked) }));
+}
+
+export interface LedgerEntryView {
+  id: string;
+  transactionId: string;
+  transactionKind: string;
+  reference: string;
+  orderId: string | null;
+  asset: string;
+  bucket: string;
+  amount: string;
+  kind: string;
+  at: string;
+}
+
+/** The account's own ledger entries (customer book), newest first, with their transactions. */
+export async function ledgerEntries(em: EntityManager, accountId: string, limit: number, beforeId?: string): Promise<LedgerEntryView[]> {
+  const entries = await em.find(
+    LedgerEntry,
+    { account: accountId, book: 'customer', ...(beforeId ? { id: { $lt: beforeId } } : {}) },
+    { populate: ['transaction'], orderBy: { id: 'desc' }, limit, disableIdentityMap: true },
+  );
+  return entries.map((e) => {
+    const t = e.transaction.getEntity();
+    return {
+      id: String(e.id),
+      transactionId: String(t.id),
+      transactionKind: t.kind,
+      reference: t.reference,
+      orderId: e.orderId ?? null,
+      asset: e.asset.code,
+      bucket: e.bucket ?? '',
+      amount: str(e.amount),
+      kind: e.kind,
+      at: new Date(e.createdAt).toISOString(),
+    };
+  });
 }

@@ -4,10 +4,11 @@
  * reader shares, mapped to the OrderSnapshot (decimals as canonical strings, times as
  * ISO 8601). The workflow owns the order; these tables are its projection.
  */
+import type { FilterQuery } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { str } from '../domain/decimal';
-import type { OrderFill as OrderFillRecord, OrderSnapshot, OrderStatus } from '../domain/order';
-import { Order, OrderFill, OrderTransition } from './entities';
+import { str } from '../../domain/decimal';
+import type { OrderFill as OrderFillRecord, OrderSnapshot, OrderStatus } from '../../domain/order';
+import { Order, OrderFillRow, OrderTransition } from './entities';
 
 /** The order without its fills list, as a commit writes it. */
 export type OrderRow = Omit<OrderSnapshot, 'fills'>;
@@ -22,7 +23,7 @@ export class OrderVersionConflictError extends Error {
 function columns(o: OrderRow, workflowId: string) {
   return {
     clientOrderId: o.clientOrderId,
-    accountId: o.accountId,
+    account: o.accountId,
     symbol: o.symbol,
     side: o.side,
     type: o.type,
@@ -68,9 +69,9 @@ export async function saveOrderVersion(em: EntityManager, order: OrderRow, workf
 }
 
 export async function insertOrderFill(em: EntityManager, orderId: string, version: number, f: OrderFillRecord): Promise<void> {
-  await em.insert(OrderFill, {
+  await em.insert(OrderFillRow, {
     tradeId: f.tradeId,
-    orderId,
+    order: orderId,
     quantity: f.quantity,
     price: f.price,
     fee: f.fee,
@@ -87,39 +88,40 @@ export async function insertOrderTransition(
   t: { from: OrderStatus | null; to: OrderStatus; reason: string | null },
   at: string,
 ): Promise<void> {
-  await em.insert(OrderTransition, { orderId, version, fromStatus: t.from, toStatus: t.to, reason: t.reason, at: new Date(at) });
+  await em.insert(OrderTransition, { order: orderId, version, fromStatus: t.from, toStatus: t.to, reason: t.reason, at: new Date(at) });
 }
 
 const d = (v: string | null | undefined): string | null => (v == null ? null : str(v));
 const iso = (v: Date | null | undefined): string | null => (v == null ? null : new Date(v).toISOString());
 
-export function toSnapshot(o: Order, fills: OrderFill[]): OrderSnapshot {
+/** The order with its fills (populated, in version order), as every reader sees it. */
+function toSnapshot(o: Order): OrderSnapshot {
   return {
     orderId: o.id,
     clientOrderId: o.clientOrderId,
-    accountId: o.accountId,
+    accountId: o.account.id,
     symbol: o.symbol,
-    side: o.side as OrderSnapshot['side'],
-    type: o.type as OrderSnapshot['type'],
+    side: o.side,
+    type: o.type,
     quantity: str(o.quantity),
     limitPrice: d(o.limitPrice),
-    timeInForce: o.timeInForce as OrderSnapshot['timeInForce'],
+    timeInForce: o.timeInForce,
     expireAt: iso(o.expireAt),
-    status: o.status as OrderStatus,
+    status: o.status,
     filledQuantity: str(o.filledQuantity),
     leavesQuantity: str(o.leavesQuantity),
     averageFillPrice: d(o.averageFillPrice),
     notional: str(o.notional),
     fees: str(o.fees),
-    feeAsset: o.feeAsset ?? null,
-    lockedAsset: o.lockedAsset ?? null,
+    feeAsset: o.feeAsset?.code ?? null,
+    lockedAsset: o.lockedAsset?.code ?? null,
     lockedAmount: str(o.lockedAmount),
-    fills: fills.map((f) => ({
+    fills: o.fills.getItems().map((f) => ({
       tradeId: f.tradeId,
       quantity: str(f.quantity),
       price: str(f.price),
       fee: str(f.fee),
-      feeAsset: f.feeAsset,
+      feeAsset: f.feeAsset.code,
       at: new Date(f.executedAt).toISOString(),
     })),
     rejectReason: o.rejectReason ?? null,
@@ -130,11 +132,21 @@ export function toSnapshot(o: Order, fills: OrderFill[]): OrderSnapshot {
   };
 }
 
+/**
+ * Fills are loaded by a second query (select-in), so a page's limit counts orders,
+ * not order-and-fill rows. Read past the identity map: a reader must see what the
+ * last commit wrote, never an entity an earlier statement of this fork loaded.
+ */
+const WITH_FILLS = {
+  populate: ['fills'],
+  populateOrderBy: { fills: { orderVersion: 'asc' } },
+  strategy: 'select-in',
+  disableIdentityMap: true,
+} as const;
+
 export async function findOrder(em: EntityManager, orderId: string): Promise<OrderSnapshot | null> {
-  const order = await em.findOne(Order, { id: orderId });
-  if (!order) return null;
-  const fills = await em.find(OrderFill, { orderId }, { orderBy: { orderVersion: 'asc' } });
-  return toSnapshot(order, fills);
+  const order = await em.findOne(Order, { id: orderId }, WITH_FILLS);
+  return order ? toSnapshot(order) : null;
 }
 
 export interface OrderListFilter {
@@ -146,8 +158,8 @@ export interface OrderListFilter {
 }
 
 export async function listOrders(em: EntityManager, filter: OrderListFilter): Promise<OrderSnapshot[]> {
-  const where: Record<string, unknown> = {};
-  if (filter.accountId) where.accountId = filter.accountId;
+  const where: FilterQuery<Order> = {};
+  if (filter.accountId) where.account = filter.accountId;
   if (filter.status?.length) where.status = { $in: filter.status };
   if (filter.before) {
     where.$or = [
@@ -155,15 +167,16 @@ export async function listOrders(em: EntityManager, filter: OrderListFilter): Pr
       { createdAt: new Date(filter.before.createdAt), id: { $lt: filter.before.id } },
     ];
   }
-  const orders = await em.find(Order, where, { orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], limit: filter.limit });
-  if (orders.length === 0) return [];
-  const fills = await em.find(OrderFill, { orderId: { $in: orders.map((o) => o.id) } }, { orderBy: { orderVersion: 'asc' } });
-  const byOrder = new Map<string, OrderFill[]>();
-  for (const f of fills) byOrder.set(f.orderId, [...(byOrder.get(f.orderId) ?? []), f]);
-  return orders.map((o) => toSnapshot(o, byOrder.get(o.id) ?? []));
+  const orders = await em.find(Order, where, { ...WITH_FILLS, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], limit: filter.limit });
+  return orders.map(toSnapshot);
+}
+
+/** How many orders match (an account's, in some statuses). */
+export async function countOrders(em: EntityManager, filter: { accountId: string; status: OrderStatus[] }): Promise<number> {
+  return em.count(Order, { account: filter.accountId, status: { $in: filter.status } });
 }
 
 /** Whether the order has recorded this trade (the fill reached its order). */
 export async function hasOrderFill(em: EntityManager, tradeId: string): Promise<boolean> {
-  return (await em.count(OrderFill, { tradeId })) > 0;
+  return (await em.count(OrderFillRow, { tradeId })) > 0;
 }

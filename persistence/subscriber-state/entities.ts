@@ -1,0 +1,47 @@
+/**
+ * What the subscriber runner (subscribers/framework.ts) keeps per subscriber
+ * (migration 002): the events it processed, its position in each aggregate, and how
+ * often an event failed before it is dead-lettered.
+ */
+import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+
+export const ProcessedEvent = defineEntity({
+  name: 'ProcessedEvent',
+  tableName: 'processed_events',
+  properties: {
+    subscriber: p.text().primary(),
+    eventId: p.uuid().primary(),
+    eventType: p.text(),
+    processedAt: p.datetime().defaultRaw('now()'),
+  },
+});
+export type ProcessedEvent = InferEntity<typeof ProcessedEvent>;
+
+export const SubscriberPosition = defineEntity({
+  name: 'SubscriberPosition',
+  tableName: 'subscriber_positions',
+  properties: {
+    subscriber: p.text().primary(),
+    aggregateType: p.text().primary(),
+    aggregateId: p.text().primary(),
+    /** The highest sequence of the aggregate the subscriber is done with (applied, skipped or dead-lettered). */
+    lastSequence: p.integer(),
+    updatedAt: p.datetime().defaultRaw('now()'),
+  },
+});
+export type SubscriberPosition = InferEntity<typeof SubscriberPosition>;
+
+export const SubscriberFailure = defineEntity({
+  name: 'SubscriberFailure',
+  tableName: 'subscriber_failures',
+  properties: {
+    subscriber: p.text().primary(),
+    eventId: p.uuid().primary(),
+    attempts: p.integer(),
+    lastError: p.text(),
+    updatedAt: p.datetime().defaultRaw('now()'),
+  },
+});
+export type SubscriberFailure = InferEntity<typeof SubscriberFailure>;
+
+export const subscriberStateEntities = [ProcessedEvent, SubscriberPosition, SubscriberFailure];

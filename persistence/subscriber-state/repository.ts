@@ -1,0 +1,90 @@
+/**
+ * The subscriber runner's bookkeeping (subscribers/framework.ts): processed events,
+ * positions per aggregate, failure counts. Every call but countFailure runs in the
+ * transaction that applies the event, so the bookkeeping commits with the effect.
+ *
+ * The position is read under a row lock (an entity read with FOR UPDATE), so two
+ * copies of a subscriber apply one aggregate one at a time. Raw SQL here, and why: a
+ * rebuild locks every position row of the subscriber without reading them, and a
+ * failure adds one to its count in one upsert.
+ */
+import { LockMode } from '@mikro-orm/core';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { dbNow, sql } from '../sql';
+import { ProcessedEvent, SubscriberFailure, SubscriberPosition } from './entities';
+
+export interface AggregateOf {
+  eventId: string;
+  eventType: string;
+  aggregateType: string;
+  aggregateId: string;
+  sequence: number;
+}
+
+export async function isProcessed(em: EntityManager, subscriber: string, eventId: string): Promise<boolean> {
+  return (await em.count(ProcessedEvent, { subscriber, eventId })) > 0;
+}
+
+/**
+ * Locks the subscriber's position in the event's aggregate (created at 0) until commit
+ * and returns it; null when a rebuild deleted it in between (try again shortly).
+ */
+export async function lockPosition(em: EntityManager, subscriber: string, event: AggregateOf): Promise<number | null> {
+  const key = { subscriber, aggregateType: event.aggregateType, aggregateId: event.aggregateId };
+  await em.createQueryBuilder(SubscriberPosition).insert({ ...key, lastSequence: 0 }).onConflict().ignore().execute('run');
+  const position = await em.findOne(SubscriberPosition, key, { lockMode: LockMode.PESSIMISTIC_WRITE });
+  return position ? position.lastSequence : null;
+}
+
+/**
+ * Records the event as processed: the processed-event row, the position moved up to
+ * it (never back: a redriven event's turn may have passed), its failures forgotten.
+ * `position` is what lockPosition returned in this transaction.
+ */
+export async function recordProcessed(em: EntityManager, subscriber: string, event: AggregateOf, position: number): Promise<void> {
+  await em.insert(ProcessedEvent, { subscriber, eventId: event.eventId, eventType: event.eventType });
+  await em.nativeUpdate(
+    SubscriberPosition,
+    { subscriber, aggregateType: event.aggregateType, aggregateId: event.aggregateId },
+    { lastSequence: Math.max(position, event.sequence), updatedAt: dbNow() },
+  );
+  await forgetFailure(em, subscriber, event.eventId);
+}
+
+/** Counts one more failure of the event (its own transaction); returns the count. */
+export async function countFailure(em: EntityManager, subscriber: string, eventId: string, error: string): Promise<number> {
+  const [row] = await sql<{ attempts: number }>(
+    em,
+    `insert into subscriber_failures (subscriber, event_id, attempts, last_error) values (:subscriber, :eventId, 1, :error)
+     on conflict (subscriber, event_id) do update set attempts = subscriber_failures.attempts + 1, last_error = excluded.last_error, updated_at = now()
+     returning attempts`,
+    { subscriber, eventId, error },
+  );
+  return row.attempts;
+}
+
+/** Moves the position past a dead-lettered event, if it is the next one (so the aggregate's later events flow). */
+export async function skipPast(em: EntityManager, subscriber: string, event: AggregateOf): Promise<void> {
+  await em.nativeUpdate(
+    SubscriberPosition,
+    { subscriber, aggregateType: event.aggregateType, aggregateId: event.aggregateId, lastSequence: event.sequence - 1 },
+    { lastSequence: event.sequence, updatedAt: dbNow() },
+  );
+}
+
+/** A fresh start for an event's failure count. */
+export async function forgetFailure(em: EntityManager, subscriber: string, eventId: string): Promise<void> {
+  await em.nativeDelete(SubscriberFailure, { subscriber, eventId });
+}
+
+/** Locks every position row of the subscriber until commit (a rebuild's first step). */
+export async function lockAllPositions(em: EntityManager, subscriber: string): Promise<void> {
+  await sql(em, 'select 1 from subscriber_positions where subscriber = :subscriber for update', { subscriber });
+}
+
+/** Forgets everything the subscriber processed (a rebuild replays it all). */
+export async function forgetSubscriber(em: EntityManager, subscriber: string): Promise<void> {
+  await em.nativeDelete(ProcessedEvent, { subscriber });
+  await em.nativeDelete(SubscriberPosition, { subscriber });
+  await em.nativeDelete(SubscriberFailure, { subscriber });
+}
