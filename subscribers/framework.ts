@@ -29,7 +29,7 @@ import {
   forgetSubscriber,
   isProcessed,
   lockAllPositions,
-  lockPosition,
+  lockAggregatePosition,
   recordProcessed,
   skipPast,
 } from '../persistence/subscriber-state/repository';
@@ -272,7 +272,7 @@ export class Subscriber {
     try {
       outcome = await this.orm.em.fork().transactional(async (em) => {
         if (await isProcessed(em, name, event.eventId)) return 'duplicate';
-        const position = await lockPosition(em, name, event);
+        const position = await lockAggregatePosition(em, name, event);
         // A rebuild deleted the row between the two statements: try again shortly.
         if (position === null) return 'held';
         if (mode === 'stream') {

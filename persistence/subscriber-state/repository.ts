@@ -29,7 +29,7 @@ export async function isProcessed(em: EntityManager, subscriber: string, eventId
  * Locks the subscriber's position in the event's aggregate (created at 0) until commit
  * and returns it; null when a rebuild deleted it in between (try again shortly).
  */
-export async function lockPosition(em: EntityManager, subscriber: string, event: AggregateOf): Promise<number | null> {
+export async function lockAggregatePosition(em: EntityManager, subscriber: string, event: AggregateOf): Promise<number | null> {
   const key = { subscriber, aggregateType: event.aggregateType, aggregateId: event.aggregateId };
   await em.createQueryBuilder(SubscriberPosition).insert({ ...key, lastSequence: 0 }).onConflict().ignore().execute('run');
   const position = await em.findOne(SubscriberPosition, key, { lockMode: LockMode.PESSIMISTIC_WRITE });
@@ -39,7 +39,7 @@ export async function lockPosition(em: EntityManager, subscriber: string, event:
 /**
  * Records the event as processed: the processed-event row, the position moved up to
  * it (never back: a redriven event's turn may have passed), its failures forgotten.
- * `position` is what lockPosition returned in this transaction.
+ * `position` is what lockAggregatePosition returned in this transaction.
  */
 export async function recordProcessed(em: EntityManager, subscriber: string, event: AggregateOf, position: number): Promise<void> {
   await em.insert(ProcessedEvent, { subscriber, eventId: event.eventId, eventType: event.eventType });

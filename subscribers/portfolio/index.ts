@@ -19,7 +19,7 @@ import { assertStorable, dec, Decimal, ZERO } from '../../domain/decimal';
 import { applyTrade as applyToPosition, FLAT } from '../../domain/positions';
 import type { EventData, EventEnvelope, EventType } from '../../events/catalogue';
 import type { SubscriberDefinition } from '../framework';
-import { addCash, lockPosition, recordLastPrice, resetPortfolio, savePosition, type CashChange } from './store';
+import { addCash, lockHolding, recordLastPrice, resetPortfolio, saveHolding, type CashChange } from './store';
 
 const EVENT_TYPES = ['trade.executed', 'funds.deposited', 'funds.withdrawn', 'funds.locked', 'funds.released'] as const satisfies readonly EventType[];
 
@@ -57,9 +57,9 @@ async function applyTrade(em: EntityManager, event: EventEnvelope, t: EventData<
   await addCash(em, t.accountId, cash.list(), event.timestamp);
 
   // Position: read (locked), apply, write.
-  const stored = await lockPosition(em, t.accountId, t.symbol);
+  const stored = await lockHolding(em, t.accountId, t.symbol);
   const { position, realized } = applyToPosition(stored ?? FLAT, { side: t.side, quantity, price, fee });
-  await savePosition(em, {
+  await saveHolding(em, {
     accountId: t.accountId,
     symbol: t.symbol,
     baseAsset: t.baseAsset,

@@ -44,7 +44,7 @@ export interface StoredPosition extends Position {
 }
 
 /** The account's position in a symbol, locked until commit (it is read, changed and written back); null when flat and never traded. */
-export async function lockPosition(em: EntityManager, accountId: string, symbol: string): Promise<StoredPosition | null> {
+export async function lockHolding(em: EntityManager, accountId: string, symbol: string): Promise<StoredPosition | null> {
   const [row] = await sql<{ net_quantity: string; average_cost: string; realized_pnl: string; fees: string }>(
     em,
     'select net_quantity, average_cost, realized_pnl, fees from portfolio_positions where account_id = :accountId and symbol = :symbol for update',
@@ -55,7 +55,7 @@ export async function lockPosition(em: EntityManager, accountId: string, symbol:
     : null;
 }
 
-export async function savePosition(
+export async function saveHolding(
   em: EntityManager,
   p: { accountId: string; symbol: string; baseAsset: string; quoteAsset: string; at: string } & StoredPosition,
 ): Promise<void> {

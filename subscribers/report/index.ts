@@ -24,7 +24,7 @@ import { assertStorable, dec, ZERO } from '../../domain/decimal';
 import { applyTrade } from '../../domain/positions';
 import type { EventData, EventEnvelope, EventType } from '../../events/catalogue';
 import type { SubscriberDefinition } from '../framework';
-import { addToSymbolDay, countOutcome, findPosition, resetReport, savePosition, type OrderOutcome } from './store';
+import { addToSymbolDay, countOutcome, findReportPosition, resetReport, saveReportPosition, type OrderOutcome } from './store';
 
 export const REPORT_SUBSCRIBER = 'report';
 
@@ -53,7 +53,7 @@ async function applyTradeEvent(em: EntityManager, event: EventEnvelope): Promise
   // Fees and P&L are summed in the quote asset; a fee in another asset cannot be.
   if (t.feeAsset !== t.quoteAsset) throw new Error(`trade ${t.tradeId}: fee in ${t.feeAsset}, not in the quote asset ${t.quoteAsset}; the report cannot add it up`);
 
-  const before = await findPosition(em, t.accountId, t.symbol);
+  const before = await findReportPosition(em, t.accountId, t.symbol);
   const quantity = dec(t.quantity);
   const notional = dec(t.notional);
   const fee = dec(t.fee);
@@ -61,7 +61,7 @@ async function applyTradeEvent(em: EntityManager, event: EventEnvelope): Promise
   assertStorable(position.netQuantity, 'report position');
   assertStorable(position.averageCost, 'report average cost');
 
-  await savePosition(em, t.accountId, t.symbol, position);
+  await saveReportPosition(em, t.accountId, t.symbol, position);
   const buy = t.side === 'BUY';
   await addToSymbolDay(em, {
     accountId: t.accountId,

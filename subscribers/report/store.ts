@@ -26,7 +26,7 @@ export async function countOutcome(em: EntityManager, o: { accountId: string; da
 }
 
 /** The report's own running position of an account in a symbol (FLAT before its first trade). */
-export async function findPosition(em: EntityManager, accountId: string, symbol: string): Promise<Position> {
+export async function findReportPosition(em: EntityManager, accountId: string, symbol: string): Promise<Position> {
   const [row] = await sql<{ net_quantity: string; average_cost: string }>(
     em,
     'select net_quantity, average_cost from report_positions where account_id = :accountId and symbol = :symbol',
@@ -35,7 +35,7 @@ export async function findPosition(em: EntityManager, accountId: string, symbol:
   return row ? { netQuantity: dec(row.net_quantity), averageCost: dec(row.average_cost) } : FLAT;
 }
 
-export async function savePosition(em: EntityManager, accountId: string, symbol: string, position: Position): Promise<void> {
+export async function saveReportPosition(em: EntityManager, accountId: string, symbol: string, position: Position): Promise<void> {
   await sql(
     em,
     `insert into report_positions (account_id, symbol, net_quantity, average_cost) values (:accountId, :symbol, :netQuantity, :averageCost)
