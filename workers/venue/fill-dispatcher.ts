@@ -21,6 +21,9 @@ import { BatchLoop, forEachConcurrently } from '../../runtime/pump';
 import { backoffMs } from '../../runtime/timing';
 import { FILLS_CHANNEL, SimulatedFillFeed, type PendingFill } from '../../venue/simulated/fill-feed';
 
+/** Orders delivered to in parallel unless configured otherwise (the benchmark's twin sends its fills the same way). */
+export const DEFAULT_DELIVERY_CONCURRENCY = 8;
+
 export interface FillDispatcherOptions {
   /** Polling interval, the fallback when a NOTIFY is missed. */
   intervalMs: number;
@@ -53,7 +56,7 @@ export class FillDispatcher extends BatchLoop {
     this.logger = logger;
     this.feed = new SimulatedFillFeed(orm);
     this.batchSize = options.batchSize ?? 200;
-    this.concurrency = options.concurrency ?? 8;
+    this.concurrency = options.concurrency ?? DEFAULT_DELIVERY_CONCURRENCY;
     this.leaseSeconds = options.leaseSeconds ?? 60;
     this.deliveryTimeoutMs = options.deliveryTimeoutMs ?? 10_000;
     this.listener = options.databaseUrl ? new PgListener(options.databaseUrl, FILLS_CHANNEL, () => this.kick(), logger) : null;
