@@ -36,10 +36,11 @@ export function summaryText(r: BenchResult, resultsDir: string | null): string {
   lines.push(row('order path (HTTP API)', p.placementFigures));
   if ('skipped' in r.twin) lines.push(`  twin: ${r.twin.skipped}`);
   else lines.push(row(`twin (${twinShape})`, r.twin.placementFigures));
-  const statuses = Object.entries(p.statuses)
-    .map(([s, n]) => `${n} ${s}`)
-    .join(', ');
-  lines.push(`  answers: ${statuses}`);
+  const counts = (c: Record<string, number>): string =>
+    Object.entries(c)
+      .map(([k, n]) => `${n} ${k}`)
+      .join(', ');
+  lines.push(`  answers: ${counts(p.answers)} (202: answered before decided); then ${counts(p.statuses)}`);
   lines.push('');
   const f = p.fillsApplied;
   lines.push(`fills (one tick at ${p.tick.price}, its request took ${ms(p.tick.requestMs)}, crossed ${p.tick.ours} of the run's orders)`);

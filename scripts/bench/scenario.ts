@@ -65,6 +65,8 @@ interface PlannedOrder {
   warm: boolean;
   orderId: string | null;
   status: string | null;
+  /** The HTTP status of the placing answer (202: not decided within the API's acknowledgement timeout). */
+  answer: number | null;
 }
 
 interface VenueFill {
@@ -95,6 +97,8 @@ export interface ScenarioResult {
   orders: number;
   accounts: number;
   placement: LoadResult;
+  /** Placing answers by HTTP status, and the orders' statuses once decided (before the tick). */
+  answers: Record<string, number>;
   statuses: Record<string, number>;
   tick: { price: string; requestMs: number; matched: number; ours: number };
   fillsApplied: FillsAppliedFigures;
@@ -137,6 +141,7 @@ export async function runScenario(ctx: ScenarioContext, plan: ScenarioPlan): Pro
     warm: false,
     orderId: null,
     status: null,
+    answer: null,
   }));
   // Warm-up orders rest below the tick and are cancelled before it: connections and caches are warm, the counts stay clean.
   const warm: PlannedOrder[] = Array.from({ length: warmAccount ? ctx.warmup : 0 }, (_, i) => ({
@@ -163,8 +168,13 @@ export async function runScenario(ctx: ScenarioContext, plan: ScenarioPlan): Pro
   if (ctx.signal?.aborted) throw new Error('interrupted');
   await untilDecided(ctx, orders);
   ctx.afterPlacement?.();
-  const statuses: Record<string, number> = {};
-  for (const o of orders) statuses[o.status ?? 'FAILED'] = (statuses[o.status ?? 'FAILED'] ?? 0) + 1;
+  const count = (key: (o: PlannedOrder) => string): Record<string, number> => {
+    const out: Record<string, number> = {};
+    for (const o of orders) out[key(o)] = (out[key(o)] ?? 0) + 1;
+    return out;
+  };
+  const answers = count((o) => String(o.answer ?? 'failed'));
+  const statuses = count((o) => o.status ?? 'FAILED');
 
   const tickAt = ctx.db ? await ctx.db.now() : null;
   const t0 = performance.now();
@@ -183,6 +193,7 @@ export async function runScenario(ctx: ScenarioContext, plan: ScenarioPlan): Pro
     orders: plan.orders,
     accounts: plan.accounts,
     placement,
+    answers,
     statuses,
     tick: { price: str(TICK), requestMs: Math.round(requestMs), matched: fills.length, ours: ours.length },
     fillsApplied,
@@ -237,20 +248,33 @@ async function placeOrder(api: ApiClient, symbol: string, o: PlannedOrder): Prom
   });
   o.orderId = body.orderId;
   o.status = body.status;
+  o.answer = status;
   // 202: not decided within the API's acknowledgement timeout; untilDecided() follows it up.
   if (status !== 202 && body.status !== 'ACCEPTED') throw new Error(`order ${o.clientOrderId} is ${body.status}: ${body.rejectReason ?? ''}`);
 }
 
-/** Orders answered 202 (still deciding) are followed until they are decided, so the tick finds them resting. */
+/**
+ * Orders answered 202 (not decided within the API's acknowledgement timeout, e.g. an
+ * open loop faster than the system) are followed until decided, so that the tick finds
+ * every order resting; it gives up when none got decided for two minutes.
+ */
 async function untilDecided(ctx: ScenarioContext, orders: PlannedOrder[]): Promise<void> {
-  const deadline = Date.now() + 120_000;
-  for (const o of orders.filter((x) => x.orderId && x.status === 'NEW')) {
-    while (o.status === 'NEW' && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 250));
+  let waiting = orders.filter((o) => o.orderId && o.status === 'NEW');
+  if (waiting.length === 0) return;
+  ctx.progress.start('orders still deciding', waiting.length);
+  let lastChange = Date.now();
+  while (waiting.length > 0 && Date.now() - lastChange < 120_000 && !ctx.signal?.aborted) {
+    await new Promise((r) => setTimeout(r, 500));
+    await forEachLimited(waiting, 8, async (o) => {
       const { body } = await ctx.api.ok<{ status: string }>('GET', `/orders/${o.orderId}`, o.account.key);
       o.status = body.status;
-    }
+    });
+    const still = waiting.filter((o) => o.status === 'NEW');
+    if (still.length < waiting.length) lastChange = Date.now();
+    waiting = still;
+    ctx.progress.update(orders.filter((o) => o.answer === 202 && o.status !== 'NEW').length);
   }
+  ctx.progress.finish();
 }
 
 async function tick(ctx: ScenarioContext, price: Decimal, liquidity: string | null): Promise<VenueFill[]> {
