@@ -67,17 +67,17 @@ export class BenchDatabase {
     return rows[0].t;
   }
 
-  /** How many fills (trade.executed) of these accounts, committed after `since`, the portfolio subscriber applied. */
-  async countFillsApplied(accountIds: readonly string[], since: string): Promise<number> {
-    const { rows } = await this.client.query<{ n: string }>(`select count(*) as n ${PORTFOLIO_FILLS}`, [accountIds, since]);
+  /** How many of these fills (by trade id; their trade.executed committed after `since`) the portfolio subscriber applied. */
+  async countFillsApplied(tradeIds: readonly string[], since: string): Promise<number> {
+    const { rows } = await this.client.query<{ n: string }>(`select count(*) as n ${PORTFOLIO_FILLS}`, [tradeIds, since]);
     return Number(rows[0].n);
   }
 
   /** Those fills, with when each was applied (ms after `since`). */
-  async fillsApplied(accountIds: readonly string[], since: string): Promise<FillsApplied> {
+  async fillsApplied(tradeIds: readonly string[], since: string): Promise<FillsApplied> {
     const { rows } = await this.client.query<{ ms: string }>(
       `select extract(epoch from pe.processed_at - $2::timestamptz) * 1000 as ms ${PORTFOLIO_FILLS} order by ms`,
-      [accountIds, since],
+      [tradeIds, since],
     );
     const appliedMs = rows.map((r) => Math.round(Number(r.ms) * 10) / 10);
     return { count: appliedMs.length, lastMs: appliedMs.length ? appliedMs[appliedMs.length - 1] : null, appliedMs };
@@ -154,10 +154,10 @@ export class BenchDatabase {
   }
 }
 
-/** The portfolio's applied trade.executed rows of accounts $1 committed after $2. */
+/** The portfolio's applied trade.executed rows of the trades $1, committed after $2. */
 const PORTFOLIO_FILLS = `from processed_events pe join outbox o on o.event_id = pe.event_id
   where pe.subscriber = 'portfolio' and pe.event_type = 'trade.executed'
-    and o.aggregate_type = 'trades' and o.aggregate_id = any($1::text[]) and o.created_at >= $2::timestamptz`;
+    and o.event_type = 'trade.executed' and o.created_at >= $2::timestamptz and o.envelope->'data'->>'tradeId' = any($1::text[])`;
 
 /** (aggregate type, subscriber) pairs, passed as JSON in $1. */
 const EXPECTED_CTE = `with expected as (

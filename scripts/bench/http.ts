@@ -5,6 +5,7 @@
  */
 import http from 'node:http';
 import https from 'node:https';
+import { ATTEMPTS, withRetries } from './load';
 
 export interface ApiAnswer<T> {
   status: number;
@@ -78,16 +79,8 @@ export class ApiClient {
    * reference): a connection error or a 5xx is retried with the same identifiers,
    * as the API's own error answer suggests; a 4xx is final.
    */
-  async idempotent<T = unknown>(method: string, path: string, key: string | null, body?: unknown, attempts = 4): Promise<ApiAnswer<T>> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.ok<T>(method, path, key, body);
-      } catch (err) {
-        const retryable = !(err instanceof ApiError) || err.status >= 500;
-        if (!retryable || attempt >= attempts) throw err;
-        await new Promise((r) => setTimeout(r, 250 * 2 ** (attempt - 1)));
-      }
-    }
+  async idempotent<T = unknown>(method: string, path: string, key: string | null, body?: unknown, attempts = ATTEMPTS): Promise<ApiAnswer<T>> {
+    return withRetries(() => this.ok<T>(method, path, key, body), (err) => !(err instanceof ApiError) || err.status >= 500, attempts);
   }
 
   close(): void {

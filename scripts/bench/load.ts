@@ -85,6 +85,24 @@ export async function drive(
   return { samples, elapsedMs: performance.now() - t0, failures, failureMessages, maxInFlight };
 }
 
+/** How many times a request is tried before it counts as failed: the same for the order path and its twin. */
+export const ATTEMPTS = 4;
+
+/**
+ * Calls fn until it succeeds, at most `attempts` times, waiting 250 ms, 500 ms, 1 s...
+ * in between; `retryable` says which errors deserve another try.
+ */
+export async function withRetries<T>(fn: () => Promise<T>, retryable: (err: unknown) => boolean = () => true, attempts = ATTEMPTS): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!retryable(err) || attempt >= attempts) throw err;
+      await sleep(250 * 2 ** (attempt - 1));
+    }
+  }
+}
+
 /** Calls fn(0..count-1) with at most `limit` calls at a time, in index order. */
 async function pool(count: number, limit: number, fn: (i: number) => Promise<void>, signal?: AbortSignal): Promise<void> {
   let next = 0;

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { Client, Connection, WithStartWorkflowOperation } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Worker } from '@temporalio/worker';
 import { withTimeout } from '../../runtime/timing';
-import { drive, forEachLimited, type Load, type LoadResult } from './load';
+import { drive, forEachLimited, withRetries, type Load, type LoadResult } from './load';
 import type { Progress } from './progress';
 import { twinFillUpdate, twinOrderWorkflow, twinPlaceUpdate, type TwinActivities } from './twin-workflow';
 
@@ -51,8 +51,10 @@ export async function runTwin(o: TwinOptions): Promise<TwinResult> {
     const worker = await Worker.create({ connection: nativeConnection, namespace: o.namespace, taskQueue, workflowBundle: { code }, activities });
     const workflowId = (phase: string, i: number): string => `bench-twin-${runId}-${phase}-${i}`;
 
-    // As OrderClient.place: Update-with-Start, accepted first, then its result.
-    const place = async (id: string): Promise<void> => {
+    // As OrderClient.place: Update-with-Start, accepted first, then its result (retried as the bench retries POST /orders).
+    const placed = new Set<string>();
+    const place = (id: string): Promise<void> => withRetries(() => placeOnce(id)).then(() => void placed.add(id));
+    const placeOnce = async (id: string): Promise<void> => {
       const startWorkflowOperation = new WithStartWorkflowOperation(twinOrderWorkflow, {
         workflowId: id,
         taskQueue,
@@ -76,14 +78,17 @@ export async function runTwin(o: TwinOptions): Promise<TwinResult> {
       await forEachLimited(warm, 4, place);
       await forEachLimited(warm, 4, fill);
 
-      const placement = await drive(o.count, o.load, (i) => place(workflowId('run', i)), o.progress, 'twin placement', o.signal);
+      const ids = Array.from({ length: o.count }, (_, i) => workflowId('run', i));
+      const placement = await drive(o.count, o.load, (i) => place(ids[i]), o.progress, 'twin placement', o.signal);
       if (o.signal?.aborted) throw new Error('interrupted');
-      const fills = await drive(o.count, { kind: 'closed', concurrency: o.fillConcurrency }, (i) => fill(workflowId('run', i)), o.progress, 'twin fill updates', o.signal);
-      // Every twin order completes before the worker stops, so none is left open on a shared server.
-      // (One whose placement or fill failed is terminated.)
-      await forEachLimited([...warm, ...Array.from({ length: o.count }, (_, i) => workflowId('run', i))], 16, async (id) => {
+      // Fills go to the twin orders that were placed, as the venue only fills orders it has.
+      const resting = ids.filter((id) => placed.has(id));
+      const fills = await drive(resting.length, { kind: 'closed', concurrency: o.fillConcurrency }, (i) => fill(resting[i]), o.progress, 'twin fill updates', o.signal);
+      // Every twin order completes before the worker stops, so none is left open on a shared server;
+      // one whose placement or fill failed is terminated.
+      await forEachLimited([...warm, ...ids], 16, async (id) => {
         const handle = client.workflow.getHandle(id);
-        const done = await withTimeout(handle.result().then(() => true, () => false), 10_000);
+        const done = placed.has(id) ? await withTimeout(handle.result().then(() => true, () => false), 10_000) : false;
         if (done !== true) await handle.terminate('benchmark finished').catch(() => undefined);
       });
       return { taskQueue, placement, fills };
