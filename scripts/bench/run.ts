@@ -81,7 +81,8 @@ export function figuresOf(r: LoadResult): PhaseFigures {
   };
 }
 
-const ratio = (a: number | null, b: number | null): number | null => (a && b ? Math.round((a / b) * 100) / 100 : null);
+/** a ÷ b to two significant digits (a far-off ratio stays readable: 0.00034, not 0). */
+const ratio = (a: number | null, b: number | null): number | null => (a && b ? Number((a / b).toPrecision(2)) : null);
 
 export async function runBench(opts: BenchOptions): Promise<BenchResult> {
   const startedAt = new Date().toISOString();
