@@ -5,8 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 name="$1"; shift
 bash scripts/ensure-node-modules.sh
-if [[ ! -f dist/.build-stamp ]] || [[ -n "$(find . -name '*.ts' -newer dist/.build-stamp -not -path './node_modules/*' -not -path './dist/*' -print -quit)" ]] \
-  || [[ package-lock.json -nt dist/.build-stamp ]]; then
-  bash scripts/build.sh >&2
-fi
+bash scripts/ensure-build.sh
 exec node "dist/scripts/$name.js" "$@"

@@ -23,6 +23,9 @@ import { SimulatedFillFeed, type PendingFill } from '../../venue/simulated/fill-
 import { FILLS_CHANNEL } from '../../venue/simulated/repository';
 import type { SimulatedVenueDatabases } from '../../venue/simulated/venue';
 
+/** Orders delivered to in parallel unless configured otherwise (the benchmark's twin sends its fills the same way). */
+export const DEFAULT_DELIVERY_CONCURRENCY = 8;
+
 export interface FillDispatcherOptions {
   /** Polling interval, the fallback when a NOTIFY is missed. */
   intervalMs: number;
@@ -56,7 +59,7 @@ export class FillDispatcher extends BatchLoop {
     this.logger = logger;
     this.feed = new SimulatedFillFeed(databases.venueOrm);
     this.batchSize = options.batchSize ?? 200;
-    this.concurrency = options.concurrency ?? 8;
+    this.concurrency = options.concurrency ?? DEFAULT_DELIVERY_CONCURRENCY;
     this.leaseSeconds = options.leaseSeconds ?? 60;
     this.deliveryTimeoutMs = options.deliveryTimeoutMs ?? 10_000;
     this.listener = options.databaseUrl ? new PgListener(options.databaseUrl, FILLS_CHANNEL, () => this.kick(), logger) : null;
