@@ -60,7 +60,7 @@ export class Progress {
     const now = performance.now();
     if (!force && now - this.lastDraw < 100) return;
     this.lastDraw = now;
-    const width = 28;
+    const width = 20;
     const share = this.total > 0 ? Math.min(1, this.done / this.total) : 0;
     const filled = Math.round(share * width);
     const seconds = (now - this.startedAt) / 1000;
