@@ -257,6 +257,44 @@ describe('order workflow with mocked activities', () => {
     expect(cancelledAt).toBeGreaterThanOrEqual(Date.parse(expireAt));
   });
 
+  it('an expiry the venue answers with "unknown order" ends the order EXPIRED and releases the lock', async () => {
+    const expireAt = inSeconds(1);
+    const o = await placeOrder(
+      { timeInForce: 'GTD', expireAt },
+      { cancelAtVenue: async () => ({ cancelled: false, reason: 'UNKNOWN_ORDER', fills: [], remaining: '1' }) },
+    );
+    const done = await o.handle.result();
+    expect(done).toMatchObject({ status: 'EXPIRED', lockedAmount: '0' });
+    expect(done.cancelReason).toMatch(/the venue holds nothing of the order \(UNKNOWN_ORDER\)/);
+    expect(inputsOf<OrderCommit>(o.orderId, 'recordTransition').at(-1)).toMatchObject({ postings: moves('RELEASE', 'USD', '100.1') });
+  });
+
+  it('an expiry the venue refuses is tried again until the venue confirms it', async () => {
+    const expireAt = inSeconds(1);
+    let refusals = 1;
+    const o = await placeOrder(
+      { timeInForce: 'GTD', expireAt },
+      {
+        async cancelAtVenue(orderId) {
+          if (refusals-- > 0) return { cancelled: false, reason: 'REFUSED', fills: [], remaining: '1' };
+          return defaults.cancelAtVenue(orderId);
+        },
+      },
+    );
+    const done = await o.handle.result();
+    expect(done).toMatchObject({ status: 'EXPIRED', lockedAmount: '0' });
+    const cancels = callsOf(o.orderId).filter((c) => c.name === 'cancelAtVenue');
+    expect(cancels).toHaveLength(2);
+    expect(cancels[1].at - cancels[0].at).toBeGreaterThanOrEqual(4_500);
+  }, 20_000);
+
+  it('a cancel the venue answers with "already closed" (no fill) ends the order CANCELLED', async () => {
+    const o = await placeOrder({}, { cancelAtVenue: async () => ({ cancelled: false, reason: 'ALREADY_CLOSED', fills: [], remaining: '1' }) });
+    const result = await o.handle.executeUpdate(cancelOrderUpdate, { args: [{ reason: 'changed my mind', correlationId: null }] });
+    expect(result).toMatchObject({ outcome: 'CANCELLED', order: { status: 'CANCELLED', lockedAmount: '0' } });
+    expect((await o.handle.result()).status).toBe('CANCELLED');
+  });
+
   it('DAY: expires at the session close validateOrder computed, releasing the lock', async () => {
     const sessionClose = inSeconds(1);
     const o = await placeOrder(

@@ -74,6 +74,16 @@ const stepOptions = { startToCloseTimeout: '20s', retry } as const;
  * activities until they end.
  */
 export const LOCAL_STEPS_PATCH = 'order-steps-as-local-activities';
+
+/**
+ * Since this patch a venue answering a cancel with "unknown order" or "already closed"
+ * (nothing live, no fill) ends the order (CANCELLED, or EXPIRED for an expiry) and
+ * releases its lock, and an expiry the venue refuses is tried again after
+ * EXPIRY_RETRY_MS. Before it, both left the order live past its expiry with its lock
+ * held and nothing left to end it.
+ */
+export const VENUE_HOLDS_NOTHING_PATCH = 'venue-holds-nothing-ends-order';
+const EXPIRY_RETRY_MS = 5_000;
 const regularSteps = proxyActivities<OrderActivities>(stepOptions);
 const local = proxyLocalActivities<OrderActivities>(stepOptions);
 const localSteps: OrderActivities = {
@@ -471,12 +481,29 @@ export class OrderProcess {
         await this.finish('CANCELLED', cancel.reason ?? 'cancelled on request', cancel.ctx);
         cancel.outcome = 'CANCELLED';
       }
+    } else if ((result.reason === 'UNKNOWN_ORDER' || result.reason === 'ALREADY_CLOSED') && patched(VENUE_HOLDS_NOTHING_PATCH)) {
+      // Nothing of the order is live at the venue (it lost it, or closed it without a
+      // fill): it can never fill, so it ends here and releases what it holds, instead
+      // of going back to a status that waits for fills that cannot come.
+      const why = `the venue holds nothing of the order (${result.reason})`;
+      if (cancel.kind === 'EXPIRE' || this.expired) {
+        await this.finish('EXPIRED', `time in force ${this.order.timeInForce} expired at ${this.order.expireAt}; ${why}`, cancel.ctx);
+        cancel.outcome = cancel.kind === 'EXPIRE' ? 'CANCELLED' : 'EXPIRED';
+      } else {
+        await this.finish('CANCELLED', `${cancel.reason ?? 'cancelled on request'}; ${why}`, cancel.ctx);
+        cancel.outcome = 'CANCELLED';
+      }
     } else {
       // The venue refused: the order returns to where it was.
       const back: OrderStatus = dec(this.order.filledQuantity).isZero() ? 'ACCEPTED' : 'PARTIALLY_FILLED';
       log.warn('venue refused cancel', { orderId: this.order.orderId, reason: result.reason, previous });
       if (this.order.status !== back) await this.commit(this.acts.recordTransition, { ctx: cancel.ctx, to: back, reason: `cancel refused: ${result.reason}` });
       cancel.outcome = 'TOO_LATE';
+      // An expiry the venue refused is tried again: the order must not stay live past
+      // its time in force with nothing left to end it.
+      if (cancel.kind === 'EXPIRE' && patched(VENUE_HOLDS_NOTHING_PATCH)) {
+        this.startExpiryTimer(new Date(Date.now() + EXPIRY_RETRY_MS).toISOString());
+      }
     }
   }
 
