@@ -16,14 +16,14 @@
  * which is what SQL says best: they stay raw, read-only, with a named parameter.
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { sql } from './sql';
+import { sql, type SqlParams } from './sql';
 
 export interface Violation {
   check: string;
   detail: Record<string, unknown>;
 }
 
-const CHECKS: { check: string; query: string }[] = [
+const CHECKS: ReconciliationCheck[] = [
   {
     check: 'balance is negative',
     query: `select account_id, asset, available, locked from balances
@@ -93,11 +93,22 @@ const CHECKS: { check: string; query: string }[] = [
 ];
 
 /** Runs every check, for one account or (accountId null) for all. */
-export async function reconcile(em: EntityManager, accountId: string | null = null): Promise<Violation[]> {
+/** A named set query whose every row is a violation (`:accountId` narrows it, null: all). */
+export interface ReconciliationCheck {
+  check: string;
+  query: string;
+}
+
+/** Runs checks and collects their rows as violations. */
+export async function runChecks(em: EntityManager, checks: readonly ReconciliationCheck[], params: SqlParams): Promise<Violation[]> {
   const violations: Violation[] = [];
-  for (const { check, query } of CHECKS) {
-    const rows = await sql(em, query, { accountId });
+  for (const { check, query } of checks) {
+    const rows = await sql(em, query, params);
     for (const detail of rows) violations.push({ check, detail });
   }
   return violations;
+}
+
+export async function reconcile(em: EntityManager, accountId: string | null = null): Promise<Violation[]> {
+  return runChecks(em, CHECKS, { accountId });
 }

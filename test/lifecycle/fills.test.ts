@@ -14,6 +14,7 @@ import { portfolioSubscriber } from '../../subscribers/portfolio';
 import { recordHistory } from '../support/histories';
 import { FillDispatcher } from '../../workers/venue/fill-dispatcher';
 import { createLogger } from '../../runtime/logger';
+import { reconcileVenue } from '../../venue/simulated/reconciliation';
 
 let h: Harness;
 let p: Pipeline;
@@ -122,6 +123,25 @@ describe('fills', () => {
     } finally {
       await dispatcher.stop();
     }
+  });
+
+  it('reconciliation sees the venue: a refused execution and one stuck undelivered show up, a delivered one does not', async () => {
+    const { symbol } = await newInstrument(h);
+    const a = await account({ USD: '1000' });
+    const o = await place(h, a, { symbol, side: 'BUY', quantity: '3', limitPrice: '100' });
+    await tick(h, symbol, '100', '1'); // delivered and settled
+    await waitForOrder(h, o.orderId, (x) => x.fills.length === 1);
+    expect(await reconcileVenue(h.orm.em.fork(), a)).toEqual([]);
+    const [refused] = await h.venue.recordTick({ symbol, price: '100', liquidity: '1' });
+    const [stuck] = await h.venue.recordTick({ symbol, price: '100', liquidity: '1' });
+    // As if the order had refused the one, and the other had waited ten minutes for delivery.
+    await h.orm.em.fork().execute(`update venue_fills set delivery = 'REFUSED', last_error = 'refused by the order' where trade_id = ?`, [refused.tradeId]);
+    await h.orm.em.fork().execute(`update venue_fills set executed_at = now() - interval '10 minutes' where trade_id = ?`, [stuck.tradeId]);
+    const found = await reconcileVenue(h.orm.em.fork(), a);
+    expect(found.map((v) => [v.check, v.detail.trade_id])).toEqual([
+      ['a venue execution was refused by its order', refused.tradeId],
+      ['a venue execution is still undelivered', stuck.tradeId],
+    ]);
   });
 
   it('refuses and reports an over-fill, and keeps working', async () => {
