@@ -16,6 +16,8 @@ export class Problem extends Error {
     readonly title: string,
     readonly detail: string,
     readonly extra: Record<string, unknown> = {},
+    /** Response headers that go with it (Retry-After). */
+    readonly headers: Record<string, string> = {},
   ) {
     super(detail);
     this.name = 'Problem';
@@ -45,6 +47,11 @@ export class Problem extends Error {
   static conflict(title: string, detail: string, extra: Record<string, unknown> = {}): Problem {
     return new Problem(409, title, detail, extra);
   }
+
+  /** 503: not done now, safe to retry after `retryAfterSeconds`. */
+  static unavailable(detail: string, retryAfterSeconds: number): Problem {
+    return new Problem(503, 'Service unavailable', detail, {}, { 'Retry-After': String(retryAfterSeconds) });
+  }
 }
 
 /** The field path of a zod issue, as a client names it ("fills[0].price" style). */
@@ -58,6 +65,7 @@ export function fromZod(error: z.ZodError): Problem {
 
 export function sendProblem(ctx: Context, p: Problem): void {
   ctx.status = p.status;
+  ctx.set(p.headers);
   ctx.type = 'application/problem+json';
   ctx.body = { type: 'about:blank', title: p.title, status: p.status, detail: p.detail, instance: ctx.path, ...p.extra };
 }

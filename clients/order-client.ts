@@ -11,18 +11,19 @@ import {
   WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
+  isGrpcDeadlineError,
   type Client,
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { v5 as uuidv5 } from 'uuid';
-import { isTerminal, requestFingerprint, type OrderSnapshot, type PlaceOrderRequest } from '../domain/order';
+import { isTerminal, newOrder, requestFingerprint, type OrderSnapshot, type PlaceOrderRequest } from '../domain/order';
 import { findOrder } from '../persistence/orders/repository';
 import { TIMED_OUT, withTimeout } from '../runtime/timing';
 import {
   applyFillUpdate,
   cancelOrderUpdate,
-  getOrderQuery,
   OrderFailureTypes,
   OrderSearchAttributes,
   ORDER_WORKFLOW_TYPE,
@@ -47,6 +48,21 @@ export class ClientOrderIdConflictError extends Error {
     this.name = 'ClientOrderIdConflictError';
   }
 }
+
+/**
+ * Neither the workflow nor the read model shows the order after the acknowledgement
+ * timeout: it is not known to be placed. Nothing was answered as placed, and a retry
+ * with the same clientOrderId reaches the same order if it did start.
+ */
+export class PlacementUnconfirmedError extends Error {
+  constructor(readonly orderId: string) {
+    super(`order ${orderId} could not be confirmed in time; retry with the same clientOrderId`);
+    this.name = 'PlacementUnconfirmedError';
+  }
+}
+
+/** How long the server alone may take to say whether a workflow exists. */
+const DESCRIBE_TIMEOUT_MS = 2_000;
 
 export class CancelRefusedError extends Error {
   constructor(message: string, readonly order: OrderSnapshot | null) {
@@ -108,27 +124,55 @@ export class OrderClient {
       ],
     });
 
-    let update;
+    // Everything below runs against one deadline: the gRPC calls of Update-with-Start
+    // and of waiting for its result, so none of them outlives the answer.
+    const deadline = Date.now() + this.ackTimeoutMs;
     try {
-      update = await this.client.workflow.startUpdateWithStart(placeOrderUpdate, { startWorkflowOperation, waitForStage: 'ACCEPTED' });
+      return await this.client.withDeadline(deadline, async () => {
+        const update = await this.client.workflow.startUpdateWithStart(placeOrderUpdate, { startWorkflowOperation, waitForStage: 'ACCEPTED' });
+        const result = await update.result();
+        if (result.fingerprint !== requestFingerprint(request)) throw new ClientOrderIdConflictError(request.clientOrderId);
+        return { order: result.order, created: result.created, pending: false };
+      });
     } catch (err) {
       if (err instanceof WorkflowExecutionAlreadyStartedError) return this.closedOrder(orderId, request);
+      if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError || isGrpcDeadlineError(err)) return this.undecided(orderId, request);
       throw err;
     }
-    const result = await withTimeout(update.result(), this.ackTimeoutMs);
-    if (result === TIMED_OUT) {
-      const order = await this.client.workflow.getHandle(workflowId).query(getOrderQuery);
-      if (requestFingerprint(order) !== requestFingerprint(request)) throw new ClientOrderIdConflictError(request.clientOrderId);
-      return { order, created: order.version <= 1, pending: true };
+  }
+
+  /**
+   * The placement was not decided before the deadline (a busy worker or server). The
+   * answer then comes from what needs no worker: the read model if the workflow has
+   * recorded the order, else the server's description of the workflow. An order that
+   * exists is pending (202); one the server does not know of is not placed, and a
+   * retry with the same clientOrderId is safe.
+   */
+  private async undecided(orderId: string, request: PlaceOrderRequest): Promise<PlaceOrderOutcome> {
+    const recorded = await findOrder(this.em(), orderId);
+    if (recorded) {
+      if (requestFingerprint(recorded) !== requestFingerprint(request)) throw new ClientOrderIdConflictError(request.clientOrderId);
+      return { order: recorded, created: recorded.version <= 1, pending: true };
     }
-    if (result.fingerprint !== requestFingerprint(request)) throw new ClientOrderIdConflictError(request.clientOrderId);
-    return { order: result.order, created: result.created, pending: false };
+    const handle = this.client.workflow.getHandle(orderWorkflowId(orderId));
+    try {
+      const started = await this.client.withDeadline(Date.now() + DESCRIBE_TIMEOUT_MS, () => handle.describe());
+      return { order: newOrder(orderId, request, started.startTime.toISOString()), created: true, pending: true };
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError || isGrpcDeadlineError(err)) throw new PlacementUnconfirmedError(orderId);
+      throw err;
+    }
+  }
+
+  private async recorded(orderId: string): Promise<OrderSnapshot> {
+    const order = await findOrder(this.em(), orderId);
+    if (!order) throw new Error(`order ${orderId} has a workflow but no read model row`);
+    return order;
   }
 
   /** The order of a closed workflow, from the read model (a retry after it ended). */
   private async closedOrder(orderId: string, request: PlaceOrderRequest): Promise<PlaceOrderOutcome> {
-    const order = await findOrder(this.em(), orderId);
-    if (!order) throw new Error(`order ${orderId} has a closed workflow but no read model row`);
+    const order = await this.recorded(orderId);
     if (requestFingerprint(order) !== requestFingerprint(request)) throw new ClientOrderIdConflictError(request.clientOrderId);
     return { order, created: false, pending: false };
   }
@@ -148,7 +192,9 @@ export class OrderClient {
     const request = { reason, correlationId: ctx?.correlationId ?? null, traceId: ctx?.traceId ?? null };
     try {
       const result = await withTimeout(handle.executeUpdate(cancelOrderUpdate, { args: [request] }), this.ackTimeoutMs);
-      if (result === TIMED_OUT) return { outcome: 'PENDING', order: await handle.query(getOrderQuery) };
+      // Not answered in time: the update goes on; the order as the read model has it
+      // (a query would wait for the same busy worker).
+      if (result === TIMED_OUT) return { outcome: 'PENDING', order: await this.recorded(orderId) };
       return result;
     } catch (err) {
       if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure && err.cause.type === OrderFailureTypes.cancelRefused) {

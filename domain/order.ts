@@ -123,6 +123,37 @@ export interface OrderSnapshot extends PlaceOrderRequest {
   version: number;
 }
 
+/** The order as it starts: version 0, NEW, nothing filled, locked or decided yet. */
+export function newOrder(orderId: string, r: PlaceOrderRequest, at: string): OrderSnapshot {
+  return {
+    orderId,
+    clientOrderId: r.clientOrderId,
+    accountId: r.accountId,
+    symbol: r.symbol,
+    side: r.side,
+    type: r.type,
+    quantity: r.quantity,
+    limitPrice: r.limitPrice,
+    timeInForce: r.timeInForce,
+    expireAt: r.expireAt,
+    status: 'NEW',
+    filledQuantity: '0',
+    leavesQuantity: r.quantity,
+    averageFillPrice: null,
+    notional: '0',
+    fees: '0',
+    feeAsset: null,
+    lockedAsset: null,
+    lockedAmount: '0',
+    fills: [],
+    rejectReason: null,
+    cancelReason: null,
+    createdAt: at,
+    updatedAt: at,
+    version: 0,
+  };
+}
+
 /**
  * Fields of a request that identify it: a retry with other values is a conflict.
  * expireAt counts only for GTD (a DAY order's expiry is derived, not requested).

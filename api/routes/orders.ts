@@ -6,7 +6,7 @@ import { findOrder, listOrders } from '../../persistence/orders/repository';
 import { authenticate, type Principal } from '../authentication';
 import { requireAccess } from '../authorization';
 import type { ApiDeps, AppContext, AppState } from '../context';
-import { CancelRefusedError, ClientOrderIdConflictError } from '../../clients/order-client';
+import { CancelRefusedError, ClientOrderIdConflictError, PlacementUnconfirmedError } from '../../clients/order-client';
 import { Problem } from '../problem';
 import { cancelOrderBody, listOrdersQuery, placeOrderBody, uuid } from '../schemas';
 import { parse } from '../validate';
@@ -65,6 +65,7 @@ export function orderRoutes(deps: ApiDeps): Router<AppState, AppContext> {
       if (err instanceof ClientOrderIdConflictError) {
         throw Problem.conflict('clientOrderId already used', err.message, { field: 'clientOrderId' });
       }
+      if (err instanceof PlacementUnconfirmedError) throw Problem.unavailable(err.message, 1);
       throw err;
     }
   });

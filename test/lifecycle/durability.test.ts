@@ -3,7 +3,9 @@
  * clients) is replaced mid-lifecycle, and the order carries on from where it was.
  */
 import { describe, expect, it } from '@jest/globals';
-import { balances, expectLedgerInvariants, fundedAccount, hasStatus, newInstrument, place, tick, waitForOrder } from '../support/fixtures';
+import { randomUUID } from 'node:crypto';
+import { OrderClient, orderIdFor } from '../../clients/order-client';
+import { balances, expectLedgerInvariants, fundedAccount, hasStatus, newInstrument, orderRequest, place, tick, waitForOrder } from '../support/fixtures';
 import { startHarness } from '../support/harness';
 
 describe('durability', () => {
@@ -71,6 +73,36 @@ describe('durability', () => {
       await expectLedgerInvariants(back, a);
     } finally {
       await back.close();
+    }
+  });
+
+  it('a placement no worker decides in time is answered pending from what needs no worker, and goes on once one polls', async () => {
+    const h = await startHarness();
+    const taskQueue = `orders-unserved-${randomUUID()}`;
+    let orderId: string, a: string;
+    try {
+      const { symbol } = await newInstrument(h);
+      a = await fundedAccount(h, { USD: '1000' });
+      // Nobody polls this task queue: the placing update can never be accepted in time.
+      const unserved = new OrderClient(h.client, taskQueue, 1_500, () => h.orm.em.fork());
+      const request = orderRequest(a, { symbol, side: 'BUY', quantity: '1', limitPrice: '100' });
+      const outcome = await unserved.place(request, null);
+      orderId = orderIdFor(a, request.clientOrderId);
+      expect(outcome).toMatchObject({ pending: true, created: true, order: { orderId, status: 'NEW', version: 0, clientOrderId: request.clientOrderId } });
+      // Nothing was decided: nothing locked yet.
+      expect(await balances(h, a)).toEqual({ USD: { available: '1000', locked: '0' } });
+      // The same request again: still pending, the same order, no error.
+      expect(await unserved.place(request, null)).toMatchObject({ pending: true, order: { orderId } });
+    } finally {
+      await h.close();
+    }
+
+    const served = await startHarness({ taskQueue });
+    try {
+      expect((await waitForOrder(served, orderId, hasStatus('ACCEPTED'))).lockedAmount).toBe('100');
+      await expectLedgerInvariants(served, a);
+    } finally {
+      await served.close();
     }
   });
 });

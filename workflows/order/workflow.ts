@@ -29,7 +29,7 @@ import {
 import { dec, str } from '../../domain/decimal';
 import { fillSettlement, lockPlan, lockPostings, releasePostings, type LockPlan, type Settlement } from '../../domain/funds';
 import type { RejectCode } from '../../domain/instrument';
-import { assertTransition, cancelRefusal, isTerminal, requestFingerprint } from '../../domain/order';
+import { assertTransition, cancelRefusal, isTerminal, newOrder, requestFingerprint } from '../../domain/order';
 import {
   applyFillUpdate,
   cancelOrderUpdate,
@@ -147,33 +147,7 @@ export class OrderProcess {
     const now = new Date().toISOString();
     this.workflowId = orderWorkflowId(input.orderId);
     this.placed = { correlationId: input.correlationId, causationId: input.correlationId, traceId: input.traceId ?? null };
-    this.order = {
-      orderId: input.orderId,
-      clientOrderId: r.clientOrderId,
-      accountId: r.accountId,
-      symbol: r.symbol,
-      side: r.side,
-      type: r.type,
-      quantity: r.quantity,
-      limitPrice: r.limitPrice,
-      timeInForce: r.timeInForce,
-      expireAt: r.expireAt,
-      status: 'NEW',
-      filledQuantity: '0',
-      leavesQuantity: r.quantity,
-      averageFillPrice: null,
-      notional: '0',
-      fees: '0',
-      feeAsset: null,
-      lockedAsset: null,
-      lockedAmount: '0',
-      fills: [],
-      rejectReason: null,
-      cancelReason: null,
-      createdAt: now,
-      updatedAt: now,
-      version: 0,
-    };
+    this.order = newOrder(input.orderId, r, now);
   }
 
   view(): OrderSnapshot {
