@@ -30,16 +30,32 @@ export function eventIdFor(idempotencyKey: string, index: number): string {
   return uuidv5(`${idempotencyKey}#${index}`, EVENT_ID_NAMESPACE);
 }
 
+export interface AppendOptions {
+  /**
+   * The caller's transaction has already proven this change new (it wrote the change's
+   * own version or idempotency key, which a retry finds taken): the lookup is skipped.
+   * A wrong `fresh` cannot duplicate an event: the outbox's unique event id fails the
+   * transaction instead.
+   */
+  fresh?: boolean;
+}
+
 /**
  * Appends events to the outbox inside the caller's transaction. Event ids derive from
  * `idempotencyKey` (and the event's position), so the same change always yields the
  * same ids, which the relay reuses as Nats-Msg-Id. Every event is validated against
  * the catalogue first: an invalid event fails the whole transaction.
  */
-export async function appendEvents(em: EntityManager, idempotencyKey: string, drafts: EventDraft[], ctx: EventContext): Promise<EventEnvelope[]> {
+export async function appendEvents(
+  em: EntityManager,
+  idempotencyKey: string,
+  drafts: EventDraft[],
+  ctx: EventContext,
+  opts: AppendOptions = {},
+): Promise<EventEnvelope[]> {
   if (drafts.length === 0) return [];
   // Appended before (a retried activity): the ids are the same, so nothing is added twice.
-  if (await isAppended(em, eventIdFor(idempotencyKey, 0))) return [];
+  if (!opts.fresh && (await isAppended(em, eventIdFor(idempotencyKey, 0)))) return [];
   const written: EventEnvelope[] = [];
   const timestamp = new Date().toISOString();
   for (const [i, draft] of drafts.entries()) {

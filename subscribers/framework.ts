@@ -273,8 +273,6 @@ export class Subscriber {
       outcome = await this.orm.em.fork().transactional(async (em) => {
         if (await isProcessed(em, name, event.eventId)) return 'duplicate';
         const position = await lockAggregatePosition(em, name, event);
-        // A rebuild deleted the row between the two statements: try again shortly.
-        if (position === null) return 'held';
         if (mode === 'stream') {
           if (event.sequence > position + 1) {
             this.logger.debug({ eventId: event.eventId, sequence: event.sequence, expected: position + 1 }, 'held back: an earlier event of its aggregate is missing');
@@ -285,7 +283,8 @@ export class Subscriber {
         }
         const wanted = !this.def.eventTypes || this.def.eventTypes.includes(event.eventType as EventType);
         if (wanted) await this.def.handle(em, event, this.logger);
-        await recordProcessed(em, name, event, position);
+        // A first delivery has no failures on record (they are counted before a redelivery).
+        await recordProcessed(em, name, event, position, !m || m.info.deliveryCount > 1);
         return wanted ? 'applied' : 'skipped';
       });
     } catch (err) {

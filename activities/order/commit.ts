@@ -9,12 +9,13 @@
  * committed and changes nothing.
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { dec } from '../../domain/decimal';
 import { orderChangeEvents } from '../../events/order-events';
 import { appendEvents } from '../../events/outbox';
 import { postLedgerTransaction, postingsFingerprint } from '../../persistence/ledger/repository';
-import { findOrder, insertOrderFill, insertOrderTransition, saveOrderVersion } from '../../persistence/orders/repository';
+import { canonicalOrder, insertOrderFill, insertOrderTransition, orderFillsOf, saveOrderVersion } from '../../persistence/orders/repository';
 import { findInstrument } from '../../persistence/reference/repository';
-import { UNKNOWN_CAUSE, type OrderCommit, type OrderSnapshot } from '../../workflows/order/definitions';
+import { UNKNOWN_CAUSE, type OrderCommit } from '../../workflows/order/definitions';
 
 /** The idempotency key of an order's version: its ledger transaction's and its events' key. */
 export function orderVersionKey(orderId: string, version: number): string {
@@ -46,11 +47,14 @@ export async function commitOrderChange(em: EntityManager, commit: OrderCommit):
     if (commit.fill) await insertOrderFill(tx, order.orderId, order.version, commit.fill);
     if (commit.transition) await insertOrderTransition(tx, order.orderId, order.version, commit.transition, order.updatedAt);
 
-    // The change's events, in the same transaction (the outbox).
-    const snapshot = (await findOrder(tx, order.orderId)) as OrderSnapshot;
+    // The change's events, in the same transaction (the outbox), with the order as a
+    // reader of the read model sees it: what was just written, its fills read back.
+    const fills = dec(order.filledQuantity).isZero() ? [] : await orderFillsOf(tx, order.orderId);
+    const snapshot = canonicalOrder(order, fills);
     const instrument = commit.fill ? await findInstrument(tx, order.symbol) : null;
     const drafts = orderChangeEvents({ order: snapshot, transition: commit.transition, postings: commit.postings, fill: commit.fill, instrument }, key);
-    await appendEvents(tx, key, drafts, commit.context ?? UNKNOWN_CAUSE);
+    // saveOrderVersion above proved this version new: no lookup for earlier events.
+    await appendEvents(tx, key, drafts, commit.context ?? UNKNOWN_CAUSE, { fresh: true });
     return true;
   });
 }

@@ -54,7 +54,10 @@ export function orderRoutes(deps: ApiDeps): Router<AppState, AppContext> {
     const principal = await caller(ctx);
     const body = parse(placeOrderBody, ctx.request.body);
     requireAccess(principal, body.accountId);
-    if (!(await accountExists(ctx.state.em, body.accountId))) throw Problem.field('accountId', `account ${body.accountId} does not exist`);
+    // An account's own key was just looked up by its account: only the operator can name one that does not exist.
+    if (principal.kind === 'operator' && !(await accountExists(ctx.state.em, body.accountId))) {
+      throw Problem.field('accountId', `account ${body.accountId} does not exist`);
+    }
     try {
       const { order, created, pending } = await deps.orders.place(toRequest(body), ctx.state.events);
       ctx.status = pending ? 202 : created ? 201 : 200;

@@ -123,17 +123,20 @@ async function applyToBalances(em: EntityManager, postings: Posting[]): Promise<
   }
   for (const key of [...deltas.keys()].sort()) {
     const d = deltas.get(key)!;
-    if (!d.available.isNegative() || !d.locked.isNegative()) {
+    const apply = () =>
+      sql(
+        em,
+        `update balances set available = available + :available::numeric, locked = locked + :locked::numeric, updated_at = now()
+         where account_id = :accountId and asset = :asset and available + :available::numeric >= 0 and locked + :locked::numeric >= 0
+         returning account_id`,
+        { available: str(d.available), locked: str(d.locked), accountId: d.accountId, asset: d.asset },
+      );
+    let updated = await apply();
+    if (updated.length === 0 && (!d.available.isNegative() || !d.locked.isNegative())) {
       // A credit may be the first the account holds of the asset: the row starts at zero.
       await em.createQueryBuilder(Balance).insert({ account: d.accountId, asset: d.asset }).onConflict().ignore().execute('run');
+      updated = await apply();
     }
-    const updated = await sql(
-      em,
-      `update balances set available = available + :available::numeric, locked = locked + :locked::numeric, updated_at = now()
-       where account_id = :accountId and asset = :asset and available + :available::numeric >= 0 and locked + :locked::numeric >= 0
-       returning account_id`,
-      { available: str(d.available), locked: str(d.locked), accountId: d.accountId, asset: d.asset },
-    );
     if (updated.length === 0) {
       const current = await em.findOne(Balance, { account: d.accountId, asset: d.asset }, { disableIdentityMap: true });
       const held = { available: dec(current?.available ?? 0), locked: dec(current?.locked ?? 0) };

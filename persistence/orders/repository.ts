@@ -92,14 +92,17 @@ export async function insertOrderTransition(
 }
 
 const d = (v: string | null | undefined): string | null => (v == null ? null : str(v));
-const iso = (v: Date | null | undefined): string | null => (v == null ? null : new Date(v).toISOString());
+const iso = (v: Date | string | null | undefined): string | null => (v == null ? null : new Date(v).toISOString());
 
-/** The order with its fills (populated, in version order), as every reader sees it. */
-function toSnapshot(o: Order): OrderSnapshot {
+/**
+ * The order as every reader sees it (decimals canonical, times ISO 8601 to the
+ * millisecond): from its row as a commit writes it, or as the read model holds it.
+ */
+export function canonicalOrder(o: OrderRow, fills: OrderFillRecord[]): OrderSnapshot {
   return {
-    orderId: o.id,
+    orderId: o.orderId,
     clientOrderId: o.clientOrderId,
-    accountId: o.account.id,
+    accountId: o.accountId,
     symbol: o.symbol,
     side: o.side,
     type: o.type,
@@ -113,23 +116,66 @@ function toSnapshot(o: Order): OrderSnapshot {
     averageFillPrice: d(o.averageFillPrice),
     notional: str(o.notional),
     fees: str(o.fees),
-    feeAsset: o.feeAsset?.code ?? null,
-    lockedAsset: o.lockedAsset?.code ?? null,
+    feeAsset: o.feeAsset,
+    lockedAsset: o.lockedAsset,
     lockedAmount: str(o.lockedAmount),
-    fills: o.fills.getItems().map((f) => ({
-      tradeId: f.tradeId,
-      quantity: str(f.quantity),
-      price: str(f.price),
-      fee: str(f.fee),
-      feeAsset: f.feeAsset.code,
-      at: new Date(f.executedAt).toISOString(),
-    })),
+    fills,
     rejectReason: o.rejectReason ?? null,
     cancelReason: o.cancelReason ?? null,
     createdAt: new Date(o.createdAt).toISOString(),
     updatedAt: new Date(o.updatedAt).toISOString(),
     version: o.version,
   };
+}
+
+function fillRecord(f: OrderFillRow): OrderFillRecord {
+  return {
+    tradeId: f.tradeId,
+    quantity: str(f.quantity),
+    price: str(f.price),
+    fee: str(f.fee),
+    feeAsset: f.feeAsset.code,
+    at: new Date(f.executedAt).toISOString(),
+  };
+}
+
+/** The order with its fills (populated, in version order), as every reader sees it. */
+function toSnapshot(o: Order): OrderSnapshot {
+  return canonicalOrder(
+    {
+      orderId: o.id,
+      clientOrderId: o.clientOrderId,
+      accountId: o.account.id,
+      symbol: o.symbol,
+      side: o.side,
+      type: o.type,
+      quantity: o.quantity,
+      limitPrice: o.limitPrice ?? null,
+      timeInForce: o.timeInForce,
+      expireAt: iso(o.expireAt),
+      status: o.status,
+      filledQuantity: o.filledQuantity,
+      leavesQuantity: o.leavesQuantity,
+      averageFillPrice: o.averageFillPrice ?? null,
+      notional: o.notional,
+      fees: o.fees,
+      feeAsset: o.feeAsset?.code ?? null,
+      lockedAsset: o.lockedAsset?.code ?? null,
+      lockedAmount: o.lockedAmount,
+      rejectReason: o.rejectReason ?? null,
+      cancelReason: o.cancelReason ?? null,
+      createdAt: iso(o.createdAt) as string,
+      updatedAt: iso(o.updatedAt) as string,
+      version: o.version,
+    },
+    o.fills.getItems().map(fillRecord),
+  );
+}
+
+/** An order's fills in the order it applied them (read past the identity map). */
+export async function orderFillsOf(em: EntityManager, orderId: string): Promise<OrderFillRecord[]> {
+  const rows = await em.find(OrderFillRow, { order: orderId }, { orderBy: { orderVersion: 'asc' }, disableIdentityMap: true });
+  return rows.map(fillRecord);
 }
 
 /**

@@ -8,7 +8,6 @@
  * rebuild locks every position row of the subscriber without reading them, and a
  * failure adds one to its count in one upsert.
  */
-import { LockMode } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { dbNow, sql } from '../sql';
 import { ProcessedEvent, SubscriberFailure, SubscriberPosition } from './entities';
@@ -27,13 +26,18 @@ export async function isProcessed(em: EntityManager, subscriber: string, eventId
 
 /**
  * Locks the subscriber's position in the event's aggregate (created at 0) until commit
- * and returns it; null when a rebuild deleted it in between (try again shortly).
+ * and returns it: one upsert, whose no-op update takes the row lock (so a rebuild
+ * deleting positions cannot slip in between a create and a lock).
  */
-export async function lockAggregatePosition(em: EntityManager, subscriber: string, event: AggregateOf): Promise<number | null> {
-  const key = { subscriber, aggregateType: event.aggregateType, aggregateId: event.aggregateId };
-  await em.createQueryBuilder(SubscriberPosition).insert({ ...key, lastSequence: 0 }).onConflict().ignore().execute('run');
-  const position = await em.findOne(SubscriberPosition, key, { lockMode: LockMode.PESSIMISTIC_WRITE });
-  return position ? position.lastSequence : null;
+export async function lockAggregatePosition(em: EntityManager, subscriber: string, event: AggregateOf): Promise<number> {
+  const [row] = await sql<{ last_sequence: number }>(
+    em,
+    `insert into subscriber_positions (subscriber, aggregate_type, aggregate_id, last_sequence) values (:subscriber, :aggregateType, :aggregateId, 0)
+     on conflict (subscriber, aggregate_type, aggregate_id) do update set last_sequence = subscriber_positions.last_sequence
+     returning last_sequence`,
+    { subscriber, aggregateType: event.aggregateType, aggregateId: event.aggregateId },
+  );
+  return Number(row.last_sequence);
 }
 
 /**
@@ -41,14 +45,21 @@ export async function lockAggregatePosition(em: EntityManager, subscriber: strin
  * it (never back: a redriven event's turn may have passed), its failures forgotten.
  * `position` is what lockAggregatePosition returned in this transaction.
  */
-export async function recordProcessed(em: EntityManager, subscriber: string, event: AggregateOf, position: number): Promise<void> {
+export async function recordProcessed(
+  em: EntityManager,
+  subscriber: string,
+  event: AggregateOf,
+  position: number,
+  /** false when this is the event's first delivery: no failure of it can be on record. */
+  mayHaveFailed = true,
+): Promise<void> {
   await em.insert(ProcessedEvent, { subscriber, eventId: event.eventId, eventType: event.eventType });
   await em.nativeUpdate(
     SubscriberPosition,
     { subscriber, aggregateType: event.aggregateType, aggregateId: event.aggregateId },
     { lastSequence: Math.max(position, event.sequence), updatedAt: dbNow() },
   );
-  await forgetFailure(em, subscriber, event.eventId);
+  if (mayHaveFailed) await forgetFailure(em, subscriber, event.eventId);
 }
 
 /** Counts one more failure of the event (its own transaction); returns the count. */
