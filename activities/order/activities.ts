@@ -18,7 +18,7 @@ import { findInstrument } from '../../persistence/reference/repository';
 import type { Orm } from '../../persistence/orm';
 import type { ExchangeAdapter } from '../../venue/exchange';
 import { OrderFailureTypes, UNKNOWN_CAUSE, type OrderActivities, type OrderCommit } from '../../workflows/order/definitions';
-import { commitOrderChange } from './commit';
+import { commitOrderChange, commitOrderChanges } from './commit';
 
 export interface MarketData {
   /** The venue's last traded price for a symbol, or null before the first tick. */
@@ -38,6 +38,25 @@ export interface OrderActivityDeps {
 
 function reject(r: Rejection): never {
   throw ApplicationFailure.create({ type: OrderFailureTypes.validation, message: r.message, nonRetryable: true, details: [r], category: 'BENIGN' });
+}
+
+/** Runs a commit, turning "not covered" into the non-retryable business failure the workflow decides on. */
+async function asBusinessFailure(run: () => Promise<unknown>): Promise<void> {
+  try {
+    await run();
+  } catch (err) {
+    if (err instanceof InsufficientFundsError) {
+      throw ApplicationFailure.create({
+        type: OrderFailureTypes.insufficientFunds,
+        message: err.message,
+        nonRetryable: true,
+        details: [{ asset: err.asset, required: err.required, available: err.held }],
+        // An expected business outcome, not an error: logged at DEBUG, not counted as a failure.
+        category: 'BENIGN',
+      });
+    }
+    throw err;
+  }
 }
 
 export function createOrderActivities(deps: OrderActivityDeps): OrderActivities {
@@ -66,21 +85,11 @@ export function createOrderActivities(deps: OrderActivityDeps): OrderActivities 
     },
 
     async lockFunds(c) {
-      try {
-        await commit(c);
-      } catch (err) {
-        if (err instanceof InsufficientFundsError) {
-          throw ApplicationFailure.create({
-            type: OrderFailureTypes.insufficientFunds,
-            message: err.message,
-            nonRetryable: true,
-            details: [{ asset: err.asset, required: err.required, available: err.held }],
-            // An expected business outcome, not an error: logged at DEBUG, not counted as a failure.
-            category: 'BENIGN',
-          });
-        }
-        throw err;
-      }
+      await asBusinessFailure(() => commit(c));
+    },
+
+    async admitOrder(commits) {
+      await asBusinessFailure(() => commitOrderChanges(deps.orm.em.fork(), commits));
     },
 
     async submitToVenue(order) {

@@ -28,33 +28,46 @@ export function orderVersionKey(orderId: string, version: number): string {
  * committed) when the ledger cannot cover the postings.
  */
 export async function commitOrderChange(em: EntityManager, commit: OrderCommit): Promise<boolean> {
-  return em.transactional(async (tx) => {
-    const { order } = commit;
-    if (!(await saveOrderVersion(tx, order, commit.workflowId))) return false;
-    const key = orderVersionKey(order.orderId, order.version);
+  return em.transactional((tx) => applyOrderChange(tx, commit));
+}
 
-    if (commit.postings.length > 0) {
-      await postLedgerTransaction(tx, {
-        idempotencyKey: key,
-        kind: commit.ledgerKind ?? 'ORDER',
-        accountId: order.accountId,
-        orderId: order.orderId,
-        reference: commit.fill ? `trade:${commit.fill.tradeId}` : `order:${order.orderId}`,
-        fingerprint: postingsFingerprint(commit.ledgerKind ?? 'ORDER', commit.postings),
-        postings: commit.postings,
-      });
-    }
-    if (commit.fill) await insertOrderFill(tx, order.orderId, order.version, commit.fill);
-    if (commit.transition) await insertOrderTransition(tx, order.orderId, order.version, commit.transition, order.updatedAt);
-
-    // The change's events, in the same transaction (the outbox), with the order as a
-    // reader of the read model sees it: what was just written, its fills read back.
-    const fills = dec(order.filledQuantity).isZero() ? [] : await orderFillsOf(tx, order.orderId);
-    const snapshot = canonicalOrder(order, fills);
-    const instrument = commit.fill ? await findInstrument(tx, order.symbol) : null;
-    const drafts = orderChangeEvents({ order: snapshot, transition: commit.transition, postings: commit.postings, fill: commit.fill, instrument }, key);
-    // saveOrderVersion above proved this version new: no lookup for earlier events.
-    await appendEvents(tx, key, drafts, commit.context ?? UNKNOWN_CAUSE, { fresh: true });
-    return true;
+/**
+ * Commits consecutive versions of one order in ONE transaction (an order's creation
+ * and its lock, or its creation and rejection): all of them or none. Each version is
+ * idempotent as in commitOrderChange, so a retry changes nothing.
+ */
+export async function commitOrderChanges(em: EntityManager, commits: OrderCommit[]): Promise<void> {
+  await em.transactional(async (tx) => {
+    for (const commit of commits) await applyOrderChange(tx, commit);
   });
+}
+
+async function applyOrderChange(tx: EntityManager, commit: OrderCommit): Promise<boolean> {
+  const { order } = commit;
+  if (!(await saveOrderVersion(tx, order, commit.workflowId))) return false;
+  const key = orderVersionKey(order.orderId, order.version);
+
+  if (commit.postings.length > 0) {
+    await postLedgerTransaction(tx, {
+      idempotencyKey: key,
+      kind: commit.ledgerKind ?? 'ORDER',
+      accountId: order.accountId,
+      orderId: order.orderId,
+      reference: commit.fill ? `trade:${commit.fill.tradeId}` : `order:${order.orderId}`,
+      fingerprint: postingsFingerprint(commit.ledgerKind ?? 'ORDER', commit.postings),
+      postings: commit.postings,
+    });
+  }
+  if (commit.fill) await insertOrderFill(tx, order.orderId, order.version, commit.fill);
+  if (commit.transition) await insertOrderTransition(tx, order.orderId, order.version, commit.transition, order.updatedAt);
+
+  // The change's events, in the same transaction (the outbox), with the order as a
+  // reader of the read model sees it: what was just written, its fills read back.
+  const fills = dec(order.filledQuantity).isZero() ? [] : await orderFillsOf(tx, order.orderId);
+  const snapshot = canonicalOrder(order, fills);
+  const instrument = commit.fill ? await findInstrument(tx, order.symbol) : null;
+  const drafts = orderChangeEvents({ order: snapshot, transition: commit.transition, postings: commit.postings, fill: commit.fill, instrument }, key);
+  // saveOrderVersion above proved this version new: no lookup for earlier events.
+  await appendEvents(tx, key, drafts, commit.context ?? UNKNOWN_CAUSE, { fresh: true });
+  return true;
 }

@@ -76,6 +76,7 @@ const defaults: OrderActivities = {
     return { instrument: INSTRUMENT, lastPrice: null, marketOrderCollar: '0.05', expireAt: request.timeInForce === 'GTD' ? request.expireAt : null };
   },
   async lockFunds() {},
+  async admitOrder() {},
   async submitToVenue(order): Promise<VenueAck> {
     return { status: 'RESTING', rejectReason: null, fills: [], remaining: order.quantity };
   },
@@ -105,6 +106,7 @@ const activities: OrderActivities = {
   recordOrder: mocked('recordOrder', ofChange),
   validateOrder: mocked('validateOrder', (i) => i.orderId),
   lockFunds: mocked('lockFunds', ofChange),
+  admitOrder: mocked('admitOrder', (changes) => changes[0].order.orderId),
   submitToVenue: mocked('submitToVenue', (o) => o.orderId),
   settleFill: mocked('settleFill', ofChange),
   reportFillRefused: mocked('reportFillRefused', (i) => i.orderId),
@@ -213,7 +215,10 @@ function moves(kind: 'LOCK' | 'RELEASE', asset: string, amount: string): Posting
   ];
 }
 
-const PLACED_AND_RESTING: ActivityName[] = ['recordOrder', 'validateOrder', 'lockFunds', 'submitToVenue', 'recordTransition'];
+// Validation first; then NEW and the lock committed together (one transaction).
+const PLACED_AND_RESTING: ActivityName[] = ['validateOrder', 'admitOrder', 'submitToVenue', 'recordTransition'];
+/** The versions one admitOrder call committed, in order. */
+const admitted = (orderId: string, call = 0): OrderCommit[] => inputsOf<OrderCommit[]>(orderId, 'admitOrder')[call];
 
 // ---- the tests ---------------------------------------------------------------------
 
@@ -230,15 +235,21 @@ describe('order workflow with mocked activities', () => {
     expect(await o.handle.query(getOrderQuery)).toEqual(done);
 
     expect(namesOf(o.orderId)).toEqual([...PLACED_AND_RESTING, 'cancelAtVenue', 'recordTransition']);
-    expect(inputsOf<OrderCommit>(o.orderId, 'recordOrder')[0]).toMatchObject({
+    const [created, locked] = admitted(o.orderId);
+    expect(created).toMatchObject({
       order: { version: 1, status: 'NEW' },
       transition: { from: null, to: 'NEW' },
       context: { correlationId: o.correlationId },
     });
     expect(inputsOf(o.orderId, 'validateOrder')).toEqual([{ orderId: o.orderId, request: o.request }]);
-    expect(inputsOf(o.orderId, 'lockFunds')).toEqual([
-      expect.objectContaining({ postings: moves('LOCK', 'USD', '100.1'), ledgerKind: 'LOCK', order: expect.objectContaining({ expireAt, lockedAmount: '100.1' }) }),
-    ]);
+    expect(locked).toEqual(
+      expect.objectContaining({
+        postings: moves('LOCK', 'USD', '100.1'),
+        ledgerKind: 'LOCK',
+        transition: null,
+        order: expect.objectContaining({ version: 2, expireAt, lockedAmount: '100.1' }),
+      }),
+    );
     expect(inputsOf(o.orderId, 'submitToVenue')).toEqual([
       { orderId: o.orderId, symbol: 'BTC-USD', side: 'BUY', type: 'LIMIT', timeInForce: 'GTD', quantity: '1', limitPrice: '100', protectionPrice: null },
     ]);
@@ -308,7 +319,7 @@ describe('order workflow with mocked activities', () => {
     expect(done).toMatchObject({ status: 'EXPIRED', lockedAmount: '0', cancelReason: `time in force DAY expired at ${sessionClose}` });
 
     expect(namesOf(o.orderId)).toEqual([...PLACED_AND_RESTING, 'cancelAtVenue', 'recordTransition']);
-    expect(inputsOf(o.orderId, 'lockFunds')).toEqual([expect.objectContaining({ postings: moves('LOCK', 'BTC', '2'), ledgerKind: 'LOCK' })]);
+    expect(admitted(o.orderId)[1]).toEqual(expect.objectContaining({ postings: moves('LOCK', 'BTC', '2'), ledgerKind: 'LOCK' }));
     expect(inputsOf(o.orderId, 'submitToVenue')).toEqual([expect.objectContaining({ side: 'SELL', timeInForce: 'DAY', quantity: '2' })]);
     expect(inputsOf<OrderCommit>(o.orderId, 'recordTransition')[1]).toMatchObject({
       transition: { from: 'ACCEPTED', to: 'EXPIRED' },
@@ -361,7 +372,7 @@ describe('order workflow with mocked activities', () => {
       },
     );
     expect(o.result.order).toMatchObject({ status: 'ACCEPTED', lockedAmount: '100.1' });
-    expect(namesOf(o.orderId)).toEqual(['recordOrder', 'validateOrder', 'lockFunds', 'submitToVenue', 'submitToVenue', 'submitToVenue', 'recordTransition']);
+    expect(namesOf(o.orderId)).toEqual(['validateOrder', 'admitOrder', 'submitToVenue', 'submitToVenue', 'submitToVenue', 'recordTransition']);
 
     const attempts = callsOf(o.orderId).filter((c) => c.name === 'submitToVenue');
     expect(attempts.map((c) => c.attempt)).toEqual([1, 2, 3]);
@@ -370,13 +381,14 @@ describe('order workflow with mocked activities', () => {
     // The steps ran as local activities (markers, no regular activity tasks)...
     const { events } = await o.handle.fetchHistory();
     expect((events ?? []).filter((e) => e.activityTaskScheduledEventAttributes)).toEqual([]);
-    expect((events ?? []).filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity').length).toBeGreaterThanOrEqual(5);
+    // One marker per step that completed (validate, admit, submit, accept): retries leave none.
+    expect((events ?? []).filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity').length).toBe(4);
     // ...and retried with the workflow's backoff (initialInterval 500ms, backoff 2; lower
     // bounds only: a retry never comes early, but may come later).
     expect(attempts[1].at - attempts[0].at).toBeGreaterThanOrEqual(450);
     expect(attempts[2].at - attempts[1].at).toBeGreaterThanOrEqual(950);
     // Nothing was recorded twice: the failed attempts committed nothing.
-    expect(inputsOf(o.orderId, 'lockFunds')).toHaveLength(1);
+    expect(inputsOf(o.orderId, 'admitOrder')).toHaveLength(1);
 
     // Close the order.
     await o.handle.executeUpdate(cancelOrderUpdate, { args: [{ reason: null, correlationId: null }] });
@@ -396,9 +408,11 @@ describe('order workflow with mocked activities', () => {
     expect(o.result.order).toMatchObject({ status: 'REJECTED', rejectReason: `INVALID_TICK: ${message}`, lockedAmount: '0', lockedAsset: null });
     expect(await o.handle.result()).toMatchObject({ status: 'REJECTED', rejectReason: `INVALID_TICK: ${message}` });
 
-    expect(namesOf(o.orderId)).toEqual(['recordOrder', 'validateOrder', 'recordTransition']);
+    expect(namesOf(o.orderId)).toEqual(['validateOrder', 'admitOrder']);
     expect(callsOf(o.orderId).find((c) => c.name === 'validateOrder')!.attempt).toBe(1);
-    expect(inputsOf(o.orderId, 'recordTransition')).toEqual([
+    // NEW and REJECTED in one commit.
+    expect(admitted(o.orderId)).toEqual([
+      expect.objectContaining({ order: expect.objectContaining({ version: 1, status: 'NEW' }), transition: { from: null, to: 'NEW', reason: null } }),
       expect.objectContaining({ transition: { from: 'NEW', to: 'REJECTED', reason: `INVALID_TICK: ${message}` }, postings: [], ledgerKind: null }),
     ]);
   });
@@ -408,7 +422,27 @@ describe('order workflow with mocked activities', () => {
     const o = await placeOrder({ quantity: '1000000000000', limitPrice: '1000000000' });
     expect(o.result.order).toMatchObject({ status: 'REJECTED', lockedAmount: '0' });
     expect(o.result.order.rejectReason).toMatch(/^INVALID_AMOUNT: /);
-    expect(namesOf(o.orderId)).toEqual(['recordOrder', 'validateOrder', 'recordTransition']);
+    expect(namesOf(o.orderId)).toEqual(['validateOrder', 'admitOrder']);
+    expect(admitted(o.orderId).map((c) => c.transition?.to)).toEqual(['NEW', 'REJECTED']);
+    expect((await o.handle.result()).status).toBe('REJECTED');
+  });
+
+  it('funds that do not cover the lock: nothing of the admission is committed, then NEW and REJECTED are, in one commit', async () => {
+    const o = await placeOrder(
+      {},
+      {
+        async admitOrder(changes) {
+          if (changes.some((c) => c.ledgerKind === 'LOCK')) {
+            throw ApplicationFailure.create({ type: OrderFailureTypes.insufficientFunds, message: 'USD: 100.1 required, 5 available', nonRetryable: true, category: 'BENIGN' });
+          }
+        },
+      },
+    );
+    expect(o.result.order).toMatchObject({ status: 'REJECTED', lockedAmount: '0', lockedAsset: null, version: 2 });
+    expect(o.result.order.rejectReason).toBe('INSUFFICIENT_FUNDS: USD: 100.1 required, 5 available');
+    expect(namesOf(o.orderId)).toEqual(['validateOrder', 'admitOrder', 'admitOrder']);
+    expect(admitted(o.orderId, 0).map((c) => [c.order.version, c.ledgerKind])).toEqual([[1, null], [2, 'LOCK']]);
+    expect(admitted(o.orderId, 1).map((c) => [c.order.version, c.transition?.to])).toEqual([[1, 'NEW'], [2, 'REJECTED']]);
     expect((await o.handle.result()).status).toBe('REJECTED');
   });
 

@@ -146,6 +146,11 @@ export interface OrderActivities {
   validateOrder(input: { orderId: string; request: PlaceOrderRequest }): Promise<ValidatedOrder>;
   /** Commits the lock; not covered is a non-retryable InsufficientFundsError. */
   lockFunds(commit: OrderCommit): Promise<void>;
+  /**
+   * Commits the order's first versions in one transaction: NEW with its lock (not
+   * covered: InsufficientFundsError, nothing written), or NEW with its rejection.
+   */
+  admitOrder(commits: OrderCommit[]): Promise<void>;
   submitToVenue(order: VenueOrderRequest): Promise<VenueAck>;
   /** Commits one fill: debit, credit, fee, price improvement released, new status. */
   settleFill(commit: OrderCommit): Promise<void>;

@@ -1,7 +1,7 @@
 /**
  * One workflow per order: it owns the order's lifecycle and makes every decision.
  *
- *   record NEW -> validate -> lock funds -> submit to the venue
+ *   validate -> record NEW and lock funds (one commit) -> submit to the venue
  *     -> fills (from the submission, from the venue as `applyFill` updates, from a
  *        cancel's answer), each settled by an activity
  *     -> cancel (`cancelOrder` update) / expiry (durable timer for GTD and DAY)
@@ -84,12 +84,21 @@ export const LOCAL_STEPS_PATCH = 'order-steps-as-local-activities';
  */
 export const VENUE_HOLDS_NOTHING_PATCH = 'venue-holds-nothing-ends-order';
 const EXPIRY_RETRY_MS = 5_000;
+
+/**
+ * Since this patch (with local steps) the order's first version is not committed on
+ * its own: validation runs first, and NEW goes into the same transaction as the
+ * lock (admitOrder), or as the rejection. One transaction and one step fewer before
+ * the placing answer; the versions, ledger transactions and events are the same.
+ */
+export const ADMIT_IN_ONE_COMMIT_PATCH = 'order-admitted-in-one-commit';
 const regularSteps = proxyActivities<OrderActivities>(stepOptions);
 const local = proxyLocalActivities<OrderActivities>(stepOptions);
 const localSteps: OrderActivities = {
   recordOrder: local.recordOrder,
   validateOrder: local.validateOrder,
   lockFunds: local.lockFunds,
+  admitOrder: local.admitOrder,
   submitToVenue: local.submitToVenue,
   settleFill: local.settleFill,
   reportFillRefused: local.reportFillRefused,
@@ -108,6 +117,21 @@ function failureOf(err: unknown): ApplicationFailure | null {
   if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure) return err.cause;
   if (err instanceof ApplicationFailure) return err;
   return null;
+}
+
+interface CommitOptions {
+  ctx: EventContext;
+  to?: OrderStatus;
+  reason?: string | null;
+  postings?: Posting[];
+  ledgerKind?: string | null;
+  fill?: OrderFill;
+}
+
+/** A version decided and its commit, before the commit ran. */
+interface Prepared {
+  next: OrderSnapshot;
+  commit: OrderCommit;
 }
 
 interface CancelState {
@@ -141,6 +165,8 @@ export class OrderProcess {
   private acts: OrderActivities = regularSteps;
   /** The placing request: the cause of everything the order does on its own. */
   private readonly placed: EventContext;
+  /** ADMIT_IN_ONE_COMMIT_PATCH: the NEW version, decided but not committed; the next commit carries it. */
+  private creation: Prepared | null = null;
 
   constructor(private readonly input: OrderWorkflowInput) {
     const r = input.request;
@@ -220,7 +246,9 @@ export class OrderProcess {
 
   async run(): Promise<OrderSnapshot> {
     if (patched(LOCAL_STEPS_PATCH)) this.acts = localSteps;
-    await this.commit(this.acts.recordOrder, { ctx: this.placed, to: 'NEW', reason: null });
+    const created = { ctx: this.placed, to: 'NEW', reason: null } as const;
+    if (this.acts === localSteps && patched(ADMIT_IN_ONE_COMMIT_PATCH)) this.creation = this.prepare(this.order, created);
+    else await this.commit(this.acts.recordOrder, created);
 
     const validated = await this.validate();
     if (!validated) return this.view();
@@ -513,43 +541,50 @@ export class OrderProcess {
     this.decided = true;
   }
 
-  /**
-   * Builds the next version of the order, commits it with the given activity and
-   * only then makes it the current state (and upserts the search attributes).
-   */
-  private async commit(
-    activity: (commit: OrderCommit) => Promise<void>,
-    opts: { ctx: EventContext; to?: OrderStatus; reason?: string | null; postings?: Posting[]; ledgerKind?: string | null; fill?: OrderFill },
-    mutate?: (next: OrderSnapshot) => void,
-  ): Promise<void> {
-    const prev = this.order;
-    const next: OrderSnapshot = { ...prev, fills: prev.fills, version: prev.version + 1, updatedAt: new Date().toISOString() };
-    const isCreation = prev.version === 0;
+  /** The next version of `base`, and the commit that makes it durable (nothing committed yet). */
+  private prepare(base: OrderSnapshot, opts: CommitOptions, mutate?: (next: OrderSnapshot) => void): Prepared {
+    const next: OrderSnapshot = { ...base, fills: base.fills, version: base.version + 1, updatedAt: new Date().toISOString() };
+    const isCreation = base.version === 0;
     if (opts.to && !isCreation) {
-      assertTransition(prev.status, opts.to);
+      assertTransition(base.status, opts.to);
       next.status = opts.to;
     }
     mutate?.(next);
     const { fills: _fills, ...order } = next;
-    await activity({
+    const commit: OrderCommit = {
       order,
       workflowId: this.workflowId,
-      transition: opts.to ? { from: isCreation ? null : prev.status, to: next.status, reason: opts.reason ?? null } : null,
+      transition: opts.to ? { from: isCreation ? null : base.status, to: next.status, reason: opts.reason ?? null } : null,
       postings: opts.postings ?? [],
       ledgerKind: opts.ledgerKind ?? null,
       fill: opts.fill ?? null,
       context: opts.ctx,
-    });
-    this.order = next;
-    if (isCreation) {
+    };
+    return { next, commit };
+  }
+
+  /**
+   * Builds the next version of the order, commits it with the given activity (with a
+   * creation still to commit: both, with admitOrder) and only then makes it the
+   * current state (and upserts the search attributes).
+   */
+  private async commit(activity: (commit: OrderCommit) => Promise<void>, opts: CommitOptions, mutate?: (next: OrderSnapshot) => void): Promise<void> {
+    const prev = this.order;
+    const creation = this.creation;
+    const step = this.prepare(creation ? creation.next : prev, opts, mutate);
+    if (creation) await this.acts.admitOrder([creation.commit, step.commit]);
+    else await activity(step.commit);
+    this.creation = null;
+    this.order = step.next;
+    if (prev.version === 0) {
       upsertSearchAttributes([
-        { key: OrderSearchAttributes.status, value: next.status },
-        { key: OrderSearchAttributes.accountId, value: next.accountId },
-        { key: OrderSearchAttributes.symbol, value: next.symbol },
-        { key: OrderSearchAttributes.side, value: next.side },
+        { key: OrderSearchAttributes.status, value: step.next.status },
+        { key: OrderSearchAttributes.accountId, value: step.next.accountId },
+        { key: OrderSearchAttributes.symbol, value: step.next.symbol },
+        { key: OrderSearchAttributes.side, value: step.next.side },
       ]);
-    } else if (next.status !== prev.status) {
-      upsertSearchAttributes([{ key: OrderSearchAttributes.status, value: next.status }]);
+    } else if (step.next.status !== prev.status) {
+      upsertSearchAttributes([{ key: OrderSearchAttributes.status, value: step.next.status }]);
     }
   }
 }
