@@ -6,8 +6,10 @@
  * Raw SQL is for what the ORM cannot say: the guarded balance update, upserts and
  * updates that add to what is there (counters, sequences), claims that update the rows
  * they lock (UPDATE ... FOR UPDATE SKIP LOCKED), locks that read nothing back,
- * advisory locks, times computed on the database's clock, NOTIFY, and set-based
- * statements over many rows. Everything else goes through entities, row locks
+ * advisory locks, times computed on the database's clock, NOTIFY, set-based
+ * statements over many rows, and the outbox insert every commit makes (a JSON
+ * envelope the ORM would otherwise walk as an entity value; measured with the
+ * benchmark's worker profile). Everything else goes through entities, row locks
  * included (find with a lockMode).
  *
  * A JS array is refused as a value: knex would expand it into a list of values. Pass

@@ -42,16 +42,22 @@ export async function nextSequence(em: EntityManager, aggregate: AggregateKey): 
   return row.last_sequence;
 }
 
+/** One raw insert: the hot path of every commit, and the envelope is JSON already (no entity diffing of a jsonb tree). */
 export async function insertOutboxEvent(em: EntityManager, envelope: OutboxEnvelope, subject: string): Promise<void> {
-  await em.insert(OutboxEvent, {
-    eventId: envelope.eventId,
-    eventType: envelope.eventType,
-    subject,
-    aggregateType: envelope.aggregateType,
-    aggregateId: envelope.aggregateId,
-    sequence: envelope.sequence,
-    envelope,
-  });
+  await sql(
+    em,
+    `insert into outbox (event_id, event_type, subject, aggregate_type, aggregate_id, sequence, envelope)
+     values (:eventId, :eventType, :subject, :aggregateType, :aggregateId, :sequence, :envelope::jsonb)`,
+    {
+      eventId: envelope.eventId,
+      eventType: envelope.eventType,
+      subject,
+      aggregateType: envelope.aggregateType,
+      aggregateId: envelope.aggregateId,
+      sequence: envelope.sequence,
+      envelope: JSON.stringify(envelope),
+    },
+  );
 }
 
 /** Wakes the relays when the caller's transaction commits. */
