@@ -45,6 +45,12 @@ export const configSchema = z.object({
   MARKET_ORDER_COLLAR: decimalString.default('0.05'),
   /** How long POST /orders waits for validation and fund locking before answering 202. */
   ORDER_ACK_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  /**
+   * Order workflows the worker keeps in memory between their tasks. A resting order
+   * evicted from the cache is replayed from its (short) history at its next fill or
+   * cancel; the bound keeps the worker's memory flat however many orders rest.
+   */
+  ORDER_WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().positive().default(1_000),
   /** Interval at which the venue re-delivers fills that did not reach their order. */
   VENUE_REDELIVERY_INTERVAL_MS: z.coerce.number().int().positive().default(2_000),
   /** How long a subscriber's delivered event may stay unacknowledged before JetStream redelivers it. */

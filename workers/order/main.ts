@@ -22,6 +22,7 @@ runProcess('worker', async ({ config, logger, lifecycle }) => {
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
+    maxCachedWorkflows: config.ORDER_WORKER_MAX_CACHED_WORKFLOWS,
     activities: {
       orm,
       venue,

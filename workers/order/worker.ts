@@ -16,6 +16,8 @@ export interface OrderWorkerOptions {
   /** A prebuilt workflow bundle (npm run build writes dist/workflow-bundle.js). */
   workflowBundlePath?: string;
   shutdownGraceTime?: WorkerOptions['shutdownGraceTime'];
+  /** ORDER_WORKER_MAX_CACHED_WORKFLOWS (the SDK's default sizes the cache from the heap: thousands). */
+  maxCachedWorkflows?: number;
 }
 
 /** The prebuilt bundle next to the compiled code, if there is one. */
@@ -33,6 +35,7 @@ export async function createOrderWorker(opts: OrderWorkerOptions): Promise<Worke
     ...(bundle ? { workflowBundle: { codePath: bundle } } : { workflowsPath: require.resolve('../../workflows') }),
     activities: createOrderActivities(opts.activities),
     shutdownGraceTime: opts.shutdownGraceTime ?? '30s',
+    ...(opts.maxCachedWorkflows ? { maxCachedWorkflows: opts.maxCachedWorkflows } : {}),
   });
 }
 
