@@ -42,6 +42,16 @@ export function orderIdFor(accountId: string, clientOrderId: string): string {
   return uuidv5(`${accountId}/${clientOrderId}`, ORDER_ID_NAMESPACE);
 }
 
+/**
+ * The placing update's id, derived from the request's terms: a retried request is the
+ * same update, which Temporal answers again without adding it to the history (a run
+ * takes at most 2,000 updates). Other terms under the same clientOrderId are another
+ * update, which the workflow answers as a conflict.
+ */
+export function placeUpdateId(request: PlaceOrderRequest): string {
+  return `place-${uuidv5(requestFingerprint(request), ORDER_ID_NAMESPACE)}`;
+}
+
 export class ClientOrderIdConflictError extends Error {
   constructor(readonly clientOrderId: string) {
     super(`clientOrderId ${clientOrderId} was already used for a different order`);
@@ -129,10 +139,16 @@ export class OrderClient {
     const deadline = Date.now() + this.ackTimeoutMs;
     try {
       return await this.client.withDeadline(deadline, async () => {
-        const update = await this.client.workflow.startUpdateWithStart(placeOrderUpdate, { startWorkflowOperation, waitForStage: 'ACCEPTED' });
+        const update = await this.client.workflow.startUpdateWithStart(placeOrderUpdate, {
+          startWorkflowOperation,
+          updateId: placeUpdateId(request),
+          waitForStage: 'ACCEPTED',
+        });
         const result = await update.result();
         if (result.fingerprint !== requestFingerprint(request)) throw new ClientOrderIdConflictError(request.clientOrderId);
-        return { order: result.order, created: result.created, pending: false };
+        // A retry is the same update with the same answer: it created nothing if the
+        // order was already recorded when it came.
+        return { order: result.order, created: result.created && !known, pending: false };
       });
     } catch (err) {
       if (err instanceof WorkflowExecutionAlreadyStartedError) return this.closedOrder(orderId, request);
