@@ -46,6 +46,12 @@ export const configSchema = z.object({
   /** How long POST /orders waits for validation and fund locking before answering 202. */
   ORDER_ACK_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
   /**
+   * How long an order may take to reach the venue (retries included) before it is
+   * given up: REJECTED with its lock released, once the venue confirms it holds none
+   * of it. Bounds what a venue outage at submission can hold locked.
+   */
+  ORDER_SUBMISSION_DEADLINE_MS: z.coerce.number().int().positive().default(60_000),
+  /**
    * Order workflows the worker keeps in memory between their tasks. A resting order
    * evicted from the cache is replayed from its (short) history at its next fill or
    * cancel; the bound keeps the worker's memory flat however many orders rest.

@@ -65,9 +65,11 @@ export function assertTransition(from: OrderStatus, to: OrderStatus): void {
 }
 
 /** Why a cancel request is refused, or null when it is accepted. */
-export function cancelRefusal(status: OrderStatus, cancelInProgress: boolean): string | null {
+export function cancelRefusal(status: OrderStatus, cancelInProgress: boolean, acceptWhileNew = false): string | null {
   if (isTerminal(status)) return `order is already ${status}`;
   if (status === 'PENDING_CANCEL' || cancelInProgress) return 'a cancel is already pending for this order';
+  // Taken while NEW: the order ends before submission, or stops a submission under way.
+  if (status === 'NEW' && acceptWhileNew) return null;
   if (!CANCELLABLE_STATUSES.has(status)) return `order is ${status}: not yet accepted by the venue, try again shortly`;
   return null;
 }

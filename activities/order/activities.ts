@@ -33,6 +33,8 @@ export interface OrderActivityDeps {
   tradingDayCloseUtc: string;
   /** MARKET_ORDER_COLLAR */
   marketOrderCollar: string;
+  /** ORDER_SUBMISSION_DEADLINE_MS (none: no deadline). */
+  submissionDeadlineMs?: number;
   now?: () => number;
 }
 
@@ -81,7 +83,8 @@ export function createOrderActivities(deps: OrderActivityDeps): OrderActivities 
       if (rejection) reject(rejection);
       const expireAt =
         req.timeInForce === 'GTD' ? req.expireAt : req.timeInForce === 'DAY' ? nextSessionClose(at, deps.tradingDayCloseUtc).toISOString() : null;
-      return { instrument: instrument as Instrument, lastPrice, marketOrderCollar: deps.marketOrderCollar, expireAt };
+      const submitBy = deps.submissionDeadlineMs ? new Date(at + deps.submissionDeadlineMs).toISOString() : null;
+      return { instrument: instrument as Instrument, lastPrice, marketOrderCollar: deps.marketOrderCollar, expireAt, submitBy };
     },
 
     async lockFunds(c) {

@@ -5,11 +5,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ControlledVenue } from '../support/controlled-venue';
-import { balances, checkedAccounts, finalOrder, hasStatus, newInstrument, place, statusPath, tick, waitForOrder } from '../support/fixtures';
+import { balances, checkedAccounts, finalOrder, hasStatus, newInstrument, orderRequest, place, statusPath, tick, waitForOrder } from '../support/fixtures';
 import { startHarness, type Harness } from '../support/harness';
 import { startPipeline, type Pipeline } from '../support/pipeline';
 import { portfolioSubscriber } from '../../subscribers/portfolio';
 import { recordHistory } from '../support/histories';
+import { orderIdFor } from '../../clients/order-client';
+import { CANCELLED_BEFORE_ARRIVAL } from '../../venue/simulated/venue';
 
 let h: Harness;
 let p: Pipeline;
@@ -17,6 +19,8 @@ let venue: ControlledVenue;
 
 beforeAll(async () => {
   h = await startHarness({
+    // Short enough for the outage scenarios, long enough for any normal submission.
+    config: { ORDER_SUBMISSION_DEADLINE_MS: 5_000 },
     venueAdapter: (real) => {
       venue = new ControlledVenue(real);
       return venue;
@@ -36,6 +40,16 @@ async function venueDeliveries(orderId: string): Promise<string[]> {
 }
 
 const account = checkedAccounts(() => h, { portfolio: true });
+
+/** Waits until the workflow has committed the order (its read-model row exists). */
+async function waitForRecorded(orderId: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    const [row] = await h.orm.em.fork().execute<{ status: string }[]>('select status from orders where id = ?', [orderId]);
+    if (row) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`order ${orderId} was never recorded`);
+}
 
 describe('from NEW', () => {
   it('NEW -> ACCEPTED: a resting limit order locks quantity x limit', async () => {
@@ -75,6 +89,45 @@ describe('from NEW', () => {
     const o = await place(h, a, { symbol, side: 'BUY', type: 'MARKET', quantity: '1' });
     expect(o.status).toBe('REJECTED');
     expect(o.rejectReason).toMatch(/^NO_MARKET_PRICE: /);
+  });
+
+  it('NEW -> REJECTED: the venue is down past the submission deadline; the lock is released and the venue never takes the order later', async () => {
+    const { symbol } = await newInstrument(h);
+    const a = await account({ USD: '1000' });
+    venue.submissionsDown = true;
+    let o;
+    try {
+      o = await place(h, a, { symbol, side: 'BUY', quantity: '1', limitPrice: '100' });
+    } finally {
+      venue.submissionsDown = false;
+    }
+    expect(o).toMatchObject({ status: 'REJECTED', lockedAmount: '0', leavesQuantity: '0' });
+    expect(o.rejectReason).toMatch(/^VENUE_UNAVAILABLE: not submitted to the venue by /);
+    expect(await balances(h, a)).toEqual({ USD: { available: '1000', locked: '0' } });
+    expect(await statusPath(h, o.orderId)).toEqual(['NEW', 'REJECTED']);
+    // A submission of it still on its way reaches the venue after it came back: refused.
+    const late = await h.venue.submitOrder({ orderId: o.orderId, symbol, side: 'BUY', type: 'LIMIT', timeInForce: 'GTC', quantity: '1', limitPrice: '100', protectionPrice: null });
+    expect(late).toMatchObject({ status: 'REJECTED', rejectReason: CANCELLED_BEFORE_ARRIVAL, fills: [] });
+  });
+
+  it('NEW -> CANCELLED: a cancel while NEW, with the venue down at submission, ends the order and releases its lock', async () => {
+    const { symbol } = await newInstrument(h);
+    const a = await account({ USD: '1000' });
+    venue.submissionsDown = true;
+    try {
+      const request = orderRequest(a, { symbol, side: 'BUY', quantity: '1', limitPrice: '100' });
+      const placing = h.orders.place(request, null);
+      const orderId = orderIdFor(a, request.clientOrderId);
+      await waitForRecorded(orderId);
+      // Before this change: refused, "not yet accepted by the venue, try again shortly".
+      const cancelled = await h.orders.cancel(orderId, 'venue is down', null);
+      expect(cancelled).toMatchObject({ outcome: 'CANCELLED', order: { status: 'CANCELLED', cancelReason: 'venue is down', lockedAmount: '0' } });
+      expect((await placing).order.status).toBe('CANCELLED');
+      expect(await balances(h, a)).toEqual({ USD: { available: '1000', locked: '0' } });
+      expect(await statusPath(h, orderId)).toEqual(['NEW', 'CANCELLED']);
+    } finally {
+      venue.submissionsDown = false;
+    }
   });
 
   it('NEW -> REJECTED: a suspended account cannot trade', async () => {

@@ -1,6 +1,7 @@
 /**
  * Fault injection around the real simulated venue: cancels can be held (to let a
- * fill race a pending cancel) or refused (a venue refusing a cancel), deterministically.
+ * fill race a pending cancel) or refused (a venue refusing a cancel), and submissions
+ * can fail (a venue down), deterministically.
  */
 import type { VenueAck, VenueCancelResult, VenueOrderRequest } from '../../domain/venue';
 import type { ExchangeAdapter } from '../../venue/exchange';
@@ -12,6 +13,8 @@ export class ControlledVenue implements ExchangeAdapter {
   /** Cancels that reached the venue and are waiting at the gate. */
   waiting = 0;
   refuseCancels = false;
+  /** The venue is unreachable for submissions (each one fails as a network error would). */
+  submissionsDown = false;
 
   constructor(private readonly real: SimulatedVenue) {}
 
@@ -24,7 +27,8 @@ export class ControlledVenue implements ExchangeAdapter {
     };
   }
 
-  submitOrder(order: VenueOrderRequest): Promise<VenueAck> {
+  async submitOrder(order: VenueOrderRequest): Promise<VenueAck> {
+    if (this.submissionsDown) throw new Error('connect ECONNREFUSED (venue unavailable)');
     return this.real.submitOrder(order);
   }
 

@@ -68,6 +68,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       marketData: venue,
       tradingDayCloseUtc: config.TRADING_DAY_CLOSE_UTC,
       marketOrderCollar: config.MARKET_ORDER_COLLAR,
+      submissionDeadlineMs: config.ORDER_SUBMISSION_DEADLINE_MS,
     },
     shutdownGraceTime: '5s',
   });

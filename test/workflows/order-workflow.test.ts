@@ -173,6 +173,12 @@ interface Placed {
 
 /** Update-with-Start of the order workflow with the placeOrder update; `script` overrides activities for this order. */
 async function placeOrder(r: Partial<PlaceOrderRequest>, script: Partial<OrderActivities> = {}): Promise<Placed> {
+  const o = await startOrder(r, script);
+  return { ...o, result: await o.result };
+}
+
+/** As placeOrder, without waiting for the placing answer (it may come only after what the test does next). */
+async function startOrder(r: Partial<PlaceOrderRequest>, script: Partial<OrderActivities> = {}): Promise<Omit<Placed, 'result'> & { result: Promise<PlaceOrderResult> }> {
   const orderId = randomUUID();
   const correlationId = `corr-${orderId.slice(0, 8)}`;
   const request: PlaceOrderRequest = {
@@ -197,9 +203,15 @@ async function placeOrder(r: Partial<PlaceOrderRequest>, script: Partial<OrderAc
     workflowIdReusePolicy: 'REJECT_DUPLICATE',
   });
   const pending = env.client.workflow.executeUpdateWithStart(placeOrderUpdate, { startWorkflowOperation });
-  const handle = await startWorkflowOperation.workflowHandle();
+  // Not startWorkflowOperation.workflowHandle(): that comes with the server's first
+  // answer to the Update-with-Start, which waits for the placing update.
+  const handle = env.client.workflow.getHandle<typeof orderWorkflow>(orderWorkflowId(orderId));
+  for (let i = 0; !(await handle.describe().then(() => true, () => false)); i++) {
+    if (i > 100) throw new Error(`order ${orderId} did not start`);
+    await sleepMs(20);
+  }
   started.push(handle);
-  return { orderId, correlationId, request, handle, result: await pending };
+  return { orderId, correlationId, request, handle, result: pending };
 }
 
 const inSeconds = (s: number) => new Date(Date.now() + s * 1000).toISOString();
@@ -444,6 +456,101 @@ describe('order workflow with mocked activities', () => {
     expect(admitted(o.orderId, 0).map((c) => [c.order.version, c.ledgerKind])).toEqual([[1, null], [2, 'LOCK']]);
     expect(admitted(o.orderId, 1).map((c) => [c.order.version, c.transition?.to])).toEqual([[1, 'NEW'], [2, 'REJECTED']]);
     expect((await o.handle.result()).status).toBe('REJECTED');
+  });
+
+  it('a venue down at submission: retried until the deadline, then the venue closes the id and the order ends REJECTED, its lock released', async () => {
+    const submitBy = inSeconds(1.5);
+    const o = await placeOrder(
+      {},
+      {
+        validateOrder: async ({ request }) => ({ ...(await defaults.validateOrder({ orderId: '', request })), submitBy }),
+        async submitToVenue() {
+          throw new Error('venue unavailable');
+        },
+        cancelAtVenue: async () => ({ cancelled: false, reason: 'UNKNOWN_ORDER', fills: [], remaining: '0' }),
+      },
+    );
+    const reason = `VENUE_UNAVAILABLE: not submitted to the venue by ${submitBy}`;
+    expect(o.result.order).toMatchObject({ status: 'REJECTED', rejectReason: reason, lockedAmount: '0' });
+    const names = namesOf(o.orderId);
+    // Submission retried (500 ms, 1 s...) until the deadline, never after it; then the venue is asked.
+    expect(names.filter((n) => n === 'submitToVenue').length).toBeGreaterThanOrEqual(2);
+    expect(names.slice(-2)).toEqual(['cancelAtVenue', 'recordTransition']);
+    const submits = callsOf(o.orderId).filter((c) => c.name === 'submitToVenue');
+    expect(submits[submits.length - 1].at).toBeLessThanOrEqual(Date.parse(submitBy));
+    expect(inputsOf<OrderCommit>(o.orderId, 'recordTransition')).toEqual([
+      expect.objectContaining({ transition: { from: 'NEW', to: 'REJECTED', reason }, postings: moves('RELEASE', 'USD', '100.1'), ledgerKind: 'RELEASE' }),
+    ]);
+    expect((await o.handle.result()).status).toBe('REJECTED');
+  });
+
+  it('past the deadline, a venue that holds the order and refuses to cancel it: the order works after all (ACCEPTED)', async () => {
+    const o = await placeOrder(
+      {},
+      {
+        validateOrder: async ({ request }) => ({ ...(await defaults.validateOrder({ orderId: '', request })), submitBy: inSeconds(1) }),
+        async submitToVenue() {
+          throw new Error('no answer from the venue');
+        },
+        cancelAtVenue: async () => ({ cancelled: false, reason: 'REFUSED', fills: [], remaining: '1' }),
+      },
+    );
+    expect(o.result.order).toMatchObject({ status: 'ACCEPTED', lockedAmount: '100.1' });
+    expect(inputsOf<OrderCommit>(o.orderId, 'recordTransition')).toEqual([expect.objectContaining({ transition: { from: 'NEW', to: 'ACCEPTED', reason: null } })]);
+    await o.handle.executeUpdate(cancelOrderUpdate, { args: [{ reason: null, correlationId: null }] });
+  });
+
+  it('a cancel while NEW, between two submission attempts to a venue that is down: CANCELLED once the venue closes the id', async () => {
+    const o = await startOrder(
+      {},
+      {
+        validateOrder: async ({ request }) => ({ ...(await defaults.validateOrder({ orderId: '', request })), submitBy: inSeconds(30) }),
+        async submitToVenue() {
+          throw new Error('venue unavailable');
+        },
+        cancelAtVenue: async () => ({ cancelled: false, reason: 'UNKNOWN_ORDER', fills: [], remaining: '0' }),
+      },
+    );
+    await sleepMs(300);
+    // Before this change a cancel while NEW was refused ("not yet accepted by the venue").
+    const cancelled = await o.handle.executeUpdate(cancelOrderUpdate, { args: [{ reason: 'changed my mind', correlationId: 'corr-early' }] });
+    expect(cancelled).toMatchObject({ outcome: 'CANCELLED', order: { status: 'CANCELLED', cancelReason: 'changed my mind', lockedAmount: '0' } });
+    expect((await o.result).order.status).toBe('CANCELLED');
+    const names = namesOf(o.orderId);
+    expect(names.slice(0, 3)).toEqual(['validateOrder', 'admitOrder', 'submitToVenue']);
+    expect(names.slice(-2)).toEqual(['cancelAtVenue', 'recordTransition']);
+    expect(inputsOf<OrderCommit>(o.orderId, 'recordTransition')).toEqual([
+      expect.objectContaining({
+        transition: { from: 'NEW', to: 'CANCELLED', reason: 'changed my mind' },
+        postings: moves('RELEASE', 'USD', '100.1'),
+        context: expect.objectContaining({ causationId: 'corr-early' }),
+      }),
+    ]);
+    expect((await o.handle.result()).status).toBe('CANCELLED');
+  });
+
+  // A running local activity holds the workflow task, so a cancel sent meanwhile waits
+  // for it; the attempt never outlives the submission deadline.
+  it('a submission that hangs is cut off at the deadline: the venue closes the id, REJECTED; a cancel sent meanwhile gets that answer', async () => {
+    const o = await startOrder(
+      {},
+      {
+        validateOrder: async ({ request }) => ({ ...(await defaults.validateOrder({ orderId: '', request })), submitBy: inSeconds(2) }),
+        async submitToVenue() {
+          await Context.current().sleep(19_000); // the venue hangs (the attempt's timeout cancels the sleep)
+          throw new Error('unreachable');
+        },
+        cancelAtVenue: async () => ({ cancelled: false, reason: 'UNKNOWN_ORDER', fills: [], remaining: '0' }),
+      },
+    );
+    await sleepMs(500);
+    const cancelled = await o.handle.executeUpdate(cancelOrderUpdate, { args: [{ reason: null, correlationId: null }] });
+    expect(cancelled).toMatchObject({ outcome: 'TOO_LATE', order: { status: 'REJECTED', lockedAmount: '0' } });
+    expect((await o.result).order.rejectReason).toMatch(/^VENUE_UNAVAILABLE: /);
+    expect(namesOf(o.orderId)).toEqual(['validateOrder', 'admitOrder', 'submitToVenue', 'cancelAtVenue', 'recordTransition']);
+    expect(inputsOf<OrderCommit>(o.orderId, 'recordTransition')).toEqual([
+      expect.objectContaining({ transition: expect.objectContaining({ from: 'NEW', to: 'REJECTED' }), postings: moves('RELEASE', 'USD', '100.1') }),
+    ]);
   });
 
   it('a fill that cannot be settled against the lock is refused and reported, and the order keeps working', async () => {

@@ -44,6 +44,27 @@ export async function setLiquidity(em: EntityManager, symbol: string, liquidityR
   await em.nativeUpdate(VenueTick, { symbol }, { liquidityRemaining });
 }
 
+/** Advisory-lock key space of the venue's per-order-id lock (submission against cancel). */
+const ORDER_ID_LOCK_SPACE = 74_221_003;
+
+/**
+ * Serialises everything the venue does under one order id until commit: a
+ * submission and a cancel of the same id never interleave (a cancel that finds no
+ * order closes the id before a submission can take it).
+ */
+export async function lockOrderId(em: EntityManager, orderId: string): Promise<void> {
+  await sql(em, 'select pg_advisory_xact_lock(:lockSpace, hashtext(:orderId))', { lockSpace: ORDER_ID_LOCK_SPACE, orderId });
+}
+
+/** Closes an order id the venue never received: a later submission under it is refused. */
+export async function closeOrderId(em: EntityManager, orderId: string): Promise<void> {
+  await sql(em, 'insert into venue_closed_order_ids (order_id) values (:orderId) on conflict do nothing', { orderId });
+}
+
+export async function isOrderIdClosed(em: EntityManager, orderId: string): Promise<boolean> {
+  return (await sql(em, 'select 1 from venue_closed_order_ids where order_id = :orderId', { orderId })).length > 0;
+}
+
 /** The venue's order, locked until commit; null when it was never submitted. */
 export async function lockOrder(em: EntityManager, orderId: string): Promise<VenueOrder | null> {
   return em.findOne(VenueOrder, { orderId }, { lockMode: LockMode.PESSIMISTIC_WRITE });

@@ -65,6 +65,9 @@ function crosses(side: 'BUY' | 'SELL', worst: Decimal | null, price: Decimal): b
   return side === 'BUY' ? worst.greaterThanOrEqualTo(price) : worst.lessThanOrEqualTo(price);
 }
 
+/** The reject reason of a submission under an id the venue was told to cancel first. */
+export const CANCELLED_BEFORE_ARRIVAL = 'cancelled before it arrived';
+
 export class SimulatedVenue implements ExchangeAdapter {
   private readonly orm: Orm;
   private readonly venueOrm: VenueOrm;
@@ -76,9 +79,12 @@ export class SimulatedVenue implements ExchangeAdapter {
 
   async submitOrder(req: VenueOrderRequest): Promise<VenueAck> {
     return this.venueOrm.em.fork().transactional(async (em) => {
+      await book.lockOrderId(em, req.orderId);
       const tick = await book.lockTick(em, req.symbol);
       const existing = await book.lockOrder(em, req.orderId);
       if (existing) return this.ackFor(em, existing); // a retried submission
+      // Cancelled before it arrived: it never goes live.
+      if (await book.isOrderIdClosed(em, req.orderId)) return { status: 'REJECTED', rejectReason: CANCELLED_BEFORE_ARRIVAL, fills: [], remaining: str(req.quantity) };
 
       if (req.type === 'MARKET' && !tick) {
         await book.insertOrder(em, req, { status: 'REJECTED', remaining: req.quantity, rejectReason: 'no market price' });
@@ -108,8 +114,13 @@ export class SimulatedVenue implements ExchangeAdapter {
 
   async cancelOrder(orderId: string): Promise<VenueCancelResult> {
     return this.venueOrm.em.fork().transactional(async (em) => {
+      await book.lockOrderId(em, orderId);
       const order = await book.lockOrder(em, orderId);
-      if (!order) return { cancelled: false, reason: 'UNKNOWN_ORDER', fills: [], remaining: '0' };
+      if (!order) {
+        // Never received: the id is closed, so a submission still on its way is refused.
+        await book.closeOrderId(em, orderId);
+        return { cancelled: false, reason: 'UNKNOWN_ORDER', fills: [], remaining: '0' };
+      }
       let result: Pick<VenueCancelResult, 'cancelled' | 'reason'>;
       if (order.status === 'RESTING') {
         await book.cancelOrder(em, orderId);

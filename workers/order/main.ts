@@ -29,6 +29,7 @@ runProcess('worker', async ({ config, logger, lifecycle }) => {
       marketData: venue,
       tradingDayCloseUtc: config.TRADING_DAY_CLOSE_UTC,
       marketOrderCollar: config.MARKET_ORDER_COLLAR,
+      submissionDeadlineMs: config.ORDER_SUBMISSION_DEADLINE_MS,
     },
     shutdownGraceTime: `${Math.max(1_000, config.SHUTDOWN_TIMEOUT_MS - 5_000)}ms`,
   });

@@ -123,6 +123,11 @@ export interface ValidatedOrder {
   marketOrderCollar: string;
   /** When the order expires: expireAt for GTD, the session close for DAY, else null. */
   expireAt: string | null;
+  /**
+   * When the order must have reached the venue (ORDER_SUBMISSION_DEADLINE_MS after
+   * validation). Optional: a validation recorded by older code has none (no deadline).
+   */
+  submitBy?: string | null;
 }
 
 /** A fill the order refused (an over-fill), reported as an operator alert. */

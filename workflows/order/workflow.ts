@@ -53,12 +53,17 @@ import {
   type VenueAck,
   type VenueFill,
   type VenueFillReport,
+  type VenueOrderRequest,
   type OrderWorkflowInput,
 } from './definitions';
 
 const retry = { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '30s' } as const;
 
 const stepOptions = { startToCloseTimeout: '20s', retry } as const;
+/** A submission against a deadline: one attempt at a time (SUBMISSION_DEADLINE_PATCH), with the steps' backoff between them. */
+const SUBMIT_ATTEMPT_TIMEOUT_MS = 20_000;
+const SUBMIT_RETRY_INITIAL_MS = 500;
+const SUBMIT_RETRY_MAX_MS = 30_000;
 
 /**
  * Since this patch the steps run as local activities: in the worker that runs the
@@ -92,6 +97,18 @@ const EXPIRY_RETRY_MS = 5_000;
  * the placing answer; the versions, ledger transactions and events are the same.
  */
 export const ADMIT_IN_ONE_COMMIT_PATCH = 'order-admitted-in-one-commit';
+
+/**
+ * Since this patch (with local steps) a venue outage at submission cannot hold an
+ * order's funds indefinitely, and the order's owner can cancel it while it is NEW:
+ * submission runs against the deadline validation set (ValidatedOrder.submitBy), and
+ * a cancel accepted while NEW ends the order before submission, or stops a
+ * submission under way. Either way the order gives up on submitting only after the
+ * venue confirmed it holds nothing of it (a cancel of an id it never received closes
+ * that id: see ExchangeAdapter.cancelOrder); then it ends REJECTED (deadline) or
+ * CANCELLED (request), its lock released.
+ */
+export const SUBMISSION_DEADLINE_PATCH = 'order-submission-deadline-and-early-cancel';
 const regularSteps = proxyActivities<OrderActivities>(stepOptions);
 const local = proxyLocalActivities<OrderActivities>(stepOptions);
 const localSteps: OrderActivities = {
@@ -165,6 +182,8 @@ export class OrderProcess {
   private acts: OrderActivities = regularSteps;
   /** The placing request: the cause of everything the order does on its own. */
   private readonly placed: EventContext;
+  /** SUBMISSION_DEADLINE_PATCH: a cancel is accepted while NEW, and submission has a deadline. */
+  private earlyCancel = false;
   /** ADMIT_IN_ONE_COMMIT_PATCH: the NEW version, decided but not committed; the next commit carries it. */
   private creation: Prepared | null = null;
 
@@ -237,7 +256,7 @@ export class OrderProcess {
       },
       {
         validator: (_req: CancelOrderRequest) => {
-          const refusal = cancelRefusal(this.order.status, this.cancel !== null && this.cancel.outcome === null);
+          const refusal = cancelRefusal(this.order.status, this.cancel !== null && this.cancel.outcome === null, this.earlyCancel);
           if (refusal) throw ApplicationFailure.create({ type: OrderFailureTypes.cancelRefused, message: refusal });
         },
       },
@@ -250,12 +269,14 @@ export class OrderProcess {
     if (this.acts === localSteps && patched(ADMIT_IN_ONE_COMMIT_PATCH)) this.creation = this.prepare(this.order, created);
     else await this.commit(this.acts.recordOrder, created);
 
+    if (this.acts === localSteps && patched(SUBMISSION_DEADLINE_PATCH)) this.earlyCancel = true;
+
     const validated = await this.validate();
-    if (!validated) return this.view();
+    if (!validated || (await this.cancelledWhileNew())) return this.close();
 
-    if (!(await this.lock(validated))) return this.view();
+    if (!(await this.lock(validated)) || (await this.cancelledWhileNew())) return this.close();
 
-    const ack = await this.acts.submitToVenue({
+    const request: VenueOrderRequest = {
       orderId: this.order.orderId,
       symbol: this.order.symbol,
       side: this.order.side,
@@ -264,8 +285,14 @@ export class OrderProcess {
       quantity: this.order.quantity,
       limitPrice: this.order.limitPrice,
       protectionPrice: this.plan!.protectionPrice,
-    });
-    await this.onAcknowledged(ack);
+    };
+    if (this.earlyCancel) {
+      const ack = await this.submitWithin(validated.submitBy ?? null, request);
+      if (ack) await this.onAcknowledged(ack);
+      else await this.giveUpSubmission(validated.submitBy ?? null);
+    } else {
+      await this.onAcknowledged(await this.acts.submitToVenue(request));
+    }
     this.decided = true;
 
     if (this.order.expireAt && !isTerminal(this.order.status)) this.startExpiryTimer(this.order.expireAt);
@@ -289,13 +316,92 @@ export class OrderProcess {
         this.expired = false;
       }
     }
+    return this.close();
+  }
+
+  /** The order is terminal: it takes nothing more, and whatever still waits is answered. */
+  private close(): OrderSnapshot {
     this.closed = true;
     this.expiryScope.cancel();
-    // Answer whatever is still waiting: a queued fill can no longer apply, and a
-    // cancel that a fill overtook is too late.
+    // A queued fill can no longer apply, and a cancel that something else overtook is too late.
     for (const f of this.queue.splice(0)) this.refuse(f, `order is ${this.order.status}`);
     if (this.cancel && this.cancel.outcome === null) this.cancel.outcome = 'TOO_LATE';
     return this.view();
+  }
+
+  /** SUBMISSION_DEADLINE_PATCH: a cancel that came while NEW, before anything went to the venue, ends the order here. */
+  private async cancelledWhileNew(): Promise<boolean> {
+    const cancel = this.cancel;
+    if (!this.earlyCancel || !cancel || cancel.outcome !== null) return false;
+    await this.finish('CANCELLED', cancel.reason ?? 'cancelled on request', cancel.ctx);
+    cancel.outcome = 'CANCELLED';
+    return true;
+  }
+
+  /**
+   * Submits, retrying until `submitBy` at the latest; null when it gave up: the
+   * deadline passed, or a cancel came while a submission was under way or between two
+   * attempts. Each attempt is one local activity and each wait a timer, so the
+   * workflow takes updates (a cancel) between attempts.
+   */
+  private async submitWithin(submitBy: string | null, request: VenueOrderRequest): Promise<VenueAck | null> {
+    if (!submitBy) return this.acts.submitToVenue(request);
+    const deadline = Date.parse(submitBy);
+    const cancelPending = () => this.cancel !== null && this.cancel.outcome === null;
+    for (let attempt = 1; ; attempt++) {
+      const timeout = Math.max(1_000, Math.min(SUBMIT_ATTEMPT_TIMEOUT_MS, deadline - Date.now()));
+      const submitOnce = proxyLocalActivities<OrderActivities>({ startToCloseTimeout: timeout, retry: { maximumAttempts: 1 } }).submitToVenue;
+      const scope = new CancellationScope();
+      let settled = false;
+      void condition(() => settled || cancelPending()).then(() => {
+        if (!settled) scope.cancel();
+      });
+      try {
+        return await scope.run(() => submitOnce(request));
+      } catch (err) {
+        if (isCancellation(err)) return null;
+        if (failureOf(err)?.nonRetryable) throw err;
+        log.warn('venue submission failed; will retry until the deadline', { orderId: this.order.orderId, attempt, submitBy });
+      } finally {
+        settled = true;
+      }
+      const wait = Math.min(SUBMIT_RETRY_MAX_MS, SUBMIT_RETRY_INITIAL_MS * 2 ** (attempt - 1));
+      if (Date.now() + wait >= deadline) return null;
+      if (await condition(cancelPending, wait)) return null;
+    }
+  }
+
+  /**
+   * Gives up on a submission that did not answer (deadline or cancel): the venue
+   * cancels whatever of the order reached it, or closes the id if nothing did. What
+   * it filled is applied; if it holds the order live and refuses to cancel, the order
+   * works after all (ACCEPTED); otherwise it ends CANCELLED (a request) or REJECTED
+   * (the deadline), releasing its lock. A venue that cannot answer keeps the lock
+   * held: nothing is released before the venue confirms.
+   */
+  private async giveUpSubmission(submitBy: string | null): Promise<void> {
+    const cancel = this.cancel && this.cancel.outcome === null ? this.cancel : null;
+    const ctx = cancel?.ctx ?? this.placed;
+    const result = await this.acts.cancelAtVenue(this.order.orderId);
+    for (const fill of result.fills) await this.applyFill(this.report(fill, ctx));
+    if (isTerminal(this.order.status)) {
+      if (cancel) cancel.outcome = 'TOO_LATE';
+      return;
+    }
+    const holdsNothing = result.cancelled || result.reason === 'UNKNOWN_ORDER' || result.reason === 'ALREADY_CLOSED';
+    if (!holdsNothing) {
+      log.warn('venue holds the order and refused to cancel it: it works', { orderId: this.order.orderId, reason: result.reason });
+      if (this.order.status === 'NEW') await this.commit(this.acts.recordTransition, { ctx: this.placed, to: 'ACCEPTED', reason: null });
+      if (cancel) cancel.outcome = 'TOO_LATE';
+      return;
+    }
+    if (cancel) {
+      await this.finish('CANCELLED', cancel.reason ?? 'cancelled on request', cancel.ctx);
+      cancel.outcome = 'CANCELLED';
+      return;
+    }
+    const why = `VENUE_UNAVAILABLE: not submitted to the venue by ${submitBy}`;
+    await this.finish(dec(this.order.filledQuantity).isZero() ? 'REJECTED' : 'CANCELLED', why, this.placed);
   }
 
   private async validate(): Promise<ValidatedOrder | null> {
