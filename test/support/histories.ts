@@ -15,7 +15,7 @@ import type { Harness } from './harness';
 export const HISTORIES_DIR = join(__dirname, '..', 'histories');
 
 /** The release whose histories a recording run adds (bump it when the workflow changes). */
-export const RECORDING_RELEASE = '2026-11-29-admit-in-one-commit';
+export const RECORDING_RELEASE = '2026-11-29-submission-deadline';
 
 /** Every recorded history file, as release/name.json. */
 export function historyFiles(): string[] {
