@@ -108,6 +108,7 @@ describe('from NEW', () => {
     // A submission of it still on its way reaches the venue after it came back: refused.
     const late = await h.venue.submitOrder({ orderId: o.orderId, symbol, side: 'BUY', type: 'LIMIT', timeInForce: 'GTC', quantity: '1', limitPrice: '100', protectionPrice: null });
     expect(late).toMatchObject({ status: 'REJECTED', rejectReason: CANCELLED_BEFORE_ARRIVAL, fills: [] });
+    await recordHistory(h, o.orderId, 'venue-down-rejected-at-deadline');
   });
 
   it('NEW -> CANCELLED: a cancel while NEW, with the venue down at submission, ends the order and releases its lock', async () => {
@@ -125,6 +126,7 @@ describe('from NEW', () => {
       expect((await placing).order.status).toBe('CANCELLED');
       expect(await balances(h, a)).toEqual({ USD: { available: '1000', locked: '0' } });
       expect(await statusPath(h, orderId)).toEqual(['NEW', 'CANCELLED']);
+      await recordHistory(h, orderId, 'cancelled-while-new');
     } finally {
       venue.submissionsDown = false;
     }
