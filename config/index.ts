@@ -59,6 +59,8 @@ export const configSchema = z.object({
   ORDER_WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().positive().default(1_000),
   /** Interval at which the venue re-delivers fills that did not reach their order. */
   VENUE_REDELIVERY_INTERVAL_MS: z.coerce.number().int().positive().default(2_000),
+  /** Failed publishes after which the relay sets an outbox event aside (and alerts); its aggregate waits behind it. */
+  OUTBOX_MAX_PUBLISH_ATTEMPTS: z.coerce.number().int().positive().default(20),
   /** How long a subscriber's delivered event may stay unacknowledged before JetStream redelivers it. */
   SUBSCRIBER_ACK_WAIT_MS: z.coerce.number().int().min(1_000).default(30_000),
   /** Graceful shutdown limit before a process exits anyway. */

@@ -36,11 +36,16 @@ import type { OutboxEvent } from '../persistence/outbox/entities';
 import type { Logger } from '../runtime/logger';
 import { Pump } from '../runtime/pump';
 
+/** Failed publishes after which a row is set aside unless configured otherwise. */
+export const DEFAULT_MAX_PUBLISH_ATTEMPTS = 20;
+
 export interface RelayOptions {
   databaseUrl: string;
   batchSize?: number;
   pollIntervalMs?: number;
   publishTimeoutMs?: number;
+  /** Failed publishes after which a row is set aside (OUTBOX_MAX_PUBLISH_ATTEMPTS). */
+  maxPublishAttempts?: number;
 }
 
 export interface BatchHooks {
@@ -132,8 +137,11 @@ export class OutboxRelay {
       await hooks.beforeMark?.(published);
       await markPublished(em, published, cursors);
       for (const f of failures) {
-        await recordPublishFailure(em, f.id, f.error);
-        this.logger.warn({ outboxId: f.id, error: f.error }, 'publish failed; will retry');
+        if (await recordPublishFailure(em, f.id, f.error, this.options.maxPublishAttempts ?? DEFAULT_MAX_PUBLISH_ATTEMPTS)) {
+          this.logger.error({ outboxId: f.id, error: f.error }, 'ALERT: outbox event set aside after repeated publish failures; its aggregate waits (npm run outbox)');
+        } else {
+          this.logger.warn({ outboxId: f.id, error: f.error }, 'publish failed; will retry');
+        }
       }
       return { claimed: rows.length, published: published.length, failed: failures.length };
     });

@@ -34,6 +34,8 @@ export const OutboxEvent = defineEntity({
     publishedAt: p.datetime().nullable(),
     publishAttempts: p.integer().defaultRaw('0'),
     lastError: p.text().nullable(),
+    /** Given up on after too many failed publishes; its aggregate waits behind it. */
+    setAsideAt: p.datetime().nullable(),
   },
 });
 export type OutboxEvent = InferEntity<typeof OutboxEvent>;

@@ -65,9 +65,23 @@ export async function notifyRelays(em: EntityManager): Promise<void> {
   await notifyAtCommit(em, OUTBOX_CHANNEL);
 }
 
-/** Claims up to `limit` unpublished events, oldest first, locked until commit, skipping those another relay holds. */
+/**
+ * Claims up to `limit` unpublished events, oldest first, locked until commit, skipping
+ * those another relay holds, and every event of an aggregate that has one set aside
+ * (it waits behind that one).
+ */
 export async function claimUnpublished(em: EntityManager, limit: number): Promise<OutboxEvent[]> {
-  return em.find(OutboxEvent, { publishedAt: null }, { orderBy: { id: 'asc' }, limit, lockMode: LockMode.PESSIMISTIC_PARTIAL_WRITE });
+  return em
+    .createQueryBuilder(OutboxEvent, 'o')
+    .select('*')
+    .where({ publishedAt: null })
+    .andWhere(
+      'not exists (select 1 from outbox s where s.set_aside_at is not null and s.aggregate_type = o.aggregate_type and s.aggregate_id = o.aggregate_id)',
+    )
+    .orderBy({ id: 'asc' })
+    .limit(limit)
+    .setLockMode(LockMode.PESSIMISTIC_PARTIAL_WRITE)
+    .getResultList();
 }
 
 /**
@@ -132,6 +146,50 @@ export async function publishLag(em: EntityManager): Promise<{ events: number; p
 }
 
 /** Counts a failed publish of one event and keeps its error. */
-export async function recordPublishFailure(em: EntityManager, id: string, error: string): Promise<void> {
-  await sql(em, 'update outbox set publish_attempts = publish_attempts + 1, last_error = :error where id = :id', { id, error: error.slice(0, 2000) });
+/** Counts a failed publish; at `maxAttempts` the row is set aside. Returns whether it was. */
+export async function recordPublishFailure(em: EntityManager, id: string, error: string, maxAttempts: number): Promise<boolean> {
+  const [row] = await sql<{ set_aside: boolean }>(
+    em,
+    `update outbox set publish_attempts = publish_attempts + 1, last_error = :error,
+       set_aside_at = case when publish_attempts + 1 >= :maxAttempts then now() end
+     where id = :id returning set_aside_at is not null as set_aside`,
+    { id, error: error.slice(0, 2000), maxAttempts },
+  );
+  return row?.set_aside ?? false;
+}
+
+export interface SetAsideEvent {
+  id: string;
+  eventId: string;
+  eventType: string;
+  subject: string;
+  aggregateType: string;
+  aggregateId: string;
+  sequence: number;
+  publishAttempts: number;
+  lastError: string | null;
+  setAsideAt: string;
+}
+
+/** The rows set aside, oldest first (an operator's list). */
+export async function setAsideEvents(em: EntityManager): Promise<SetAsideEvent[]> {
+  const rows = await em.find(OutboxEvent, { setAsideAt: { $ne: null } }, { orderBy: { id: 'asc' }, disableIdentityMap: true });
+  return rows.map((r) => ({
+    id: r.id,
+    eventId: r.eventId,
+    eventType: r.eventType,
+    subject: r.subject,
+    aggregateType: r.aggregateType,
+    aggregateId: r.aggregateId,
+    sequence: r.sequence,
+    publishAttempts: r.publishAttempts,
+    lastError: r.lastError ?? null,
+    setAsideAt: new Date(r.setAsideAt as Date).toISOString(),
+  }));
+}
+
+/** Puts set-aside rows back in the relay's way (all, or these ids), with a fresh attempt count. Returns how many. */
+export async function retrySetAside(em: EntityManager, ids: string[] | 'all'): Promise<number> {
+  const where = ids === 'all' ? { setAsideAt: { $ne: null } } : { id: { $in: ids }, setAsideAt: { $ne: null } };
+  return em.nativeUpdate(OutboxEvent, where, { setAsideAt: null, publishAttempts: 0 });
 }

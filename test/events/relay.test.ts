@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { appendEvents, draft } from '../../events/outbox';
 import { OutboxRelay } from '../../events/relay';
+import { retrySetAside, setAsideEvents } from '../../persistence/outbox/repository';
 import { connectMessaging, Topology, type Messaging } from '../../messaging/nats';
 import { connectDatabase, dropDatabase, type Orm } from '../../persistence/orm';
 import { createLogger } from '../../runtime/logger';
@@ -40,7 +41,7 @@ afterAll(async () => {
   await dropDatabase(databaseUrl);
 });
 
-function relay(opts: { batchSize?: number; pollIntervalMs?: number } = {}): OutboxRelay {
+function relay(opts: { batchSize?: number; pollIntervalMs?: number; maxPublishAttempts?: number } = {}): OutboxRelay {
   const r = new OutboxRelay(orm, messaging.js, topology, logger, { databaseUrl, ...opts });
   relays.push(r);
   return r;
@@ -203,5 +204,41 @@ describe('outbox relay', () => {
     ]);
     expect(rows[0].last_error).toBeTruthy();
     await orm.em.fork().execute('delete from outbox where aggregate_id = ?', [stuck]);
+  });
+
+  it('an event that can never be published is set aside after its attempts: no longer claimed, its aggregate waits, an operator retries it', async () => {
+    const stuck = randomUUID();
+    const fine = randomUUID();
+    await orm.em.fork().execute(
+      `insert into outbox (event_id, event_type, subject, aggregate_type, aggregate_id, sequence, envelope)
+       values (?, 'funds.deposited', 'nowhere.at.all', 'funds', ?, 1, '{}'::jsonb)`,
+      [randomUUID(), stuck],
+    );
+    await orm.em.fork().execute(`insert into event_sequences values ('funds', ?, 1)`, [stuck]);
+    await deposits(stuck, 1);
+    const r = relay({ batchSize: 50, maxPublishAttempts: 3 });
+    for (let i = 0; i < 3; i++) await r.publishBatch();
+    const [aside] = await setAsideEvents(orm.em.fork());
+    expect(aside).toMatchObject({ aggregateId: stuck, sequence: 1, publishAttempts: 3 });
+    expect(aside.lastError).toBeTruthy();
+    // Set aside: neither it nor its aggregate's later event is claimed again, while others flow.
+    await deposits(fine, 1);
+    expect(await r.publishBatch()).toMatchObject({ claimed: 1, published: 1, failed: 0 });
+    expect(await stored(stuck)).toHaveLength(0);
+    const attempts = async () =>
+      (await orm.em.fork().execute<{ publish_attempts: number }[]>('select publish_attempts from outbox where aggregate_id = ? order by sequence', [stuck])).map(
+        (x) => x.publish_attempts,
+      );
+    expect(await attempts()).toEqual([3, 0]);
+    // The cause fixed (here: the subject a stream takes), the operator retries: both go, in order.
+    await orm.em.fork().execute(
+      `update outbox o set subject = t.subject, envelope = jsonb_set(jsonb_set(t.envelope, '{sequence}', '1'), '{eventId}', to_jsonb(o.event_id::text))
+       from outbox t where t.aggregate_id = o.aggregate_id and t.sequence = 2 and o.aggregate_id = ? and o.sequence = 1`,
+      [stuck],
+    );
+    expect(await retrySetAside(orm.em.fork(), [aside.id])).toBe(1);
+    await r.drain();
+    expect((await stored(stuck)).map((e) => e.event.sequence)).toEqual([1, 2]);
+    expect(await setAsideEvents(orm.em.fork())).toEqual([]);
   });
 });
