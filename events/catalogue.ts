@@ -34,7 +34,12 @@ export const envelopeSchema = z.object({
 });
 export type EventEnvelope<T = unknown> = Omit<z.infer<typeof envelopeSchema>, 'data'> & { data: T };
 
-export const orderSnapshotSchema = z.object({
+/**
+ * The order as an order event carries it (version 2): where it stands after the change,
+ * without its list of fills. The event of a fill carries that fill; GET /orders/:id
+ * lists them all. So an event's size does not grow with the order's fill count.
+ */
+export const orderStateSchema = z.object({
   orderId: z.uuid(),
   clientOrderId: z.string(),
   accountId: z.uuid(),
@@ -54,7 +59,6 @@ export const orderSnapshotSchema = z.object({
   feeAsset: z.string().nullable(),
   lockedAsset: z.string().nullable(),
   lockedAmount: decimal,
-  fills: z.array(z.object({ tradeId: z.string(), quantity: decimal, price: decimal, fee: decimal, feeAsset: z.string(), at: isoTime })),
   rejectReason: z.string().nullable(),
   cancelReason: z.string().nullable(),
   createdAt: isoTime,
@@ -62,8 +66,13 @@ export const orderSnapshotSchema = z.object({
   version: z.number().int().positive(),
 });
 
+/** Version 1 of the order events carried every fill of the order, again, in each event. */
+const orderSnapshotV1Schema = orderStateSchema.extend({
+  fills: z.array(z.object({ tradeId: z.string(), quantity: decimal, price: decimal, fee: decimal, feeAsset: z.string(), at: isoTime })),
+});
+
 const fillSchema = z.object({ tradeId: z.string(), quantity: decimal, price: decimal, fee: decimal, feeAsset: z.string(), at: isoTime });
-const orderEvent = <E extends z.ZodRawShape = Record<never, never>>(extra?: E) => z.object({ order: orderSnapshotSchema }).extend((extra ?? {}) as E);
+const orderEvent = <E extends z.ZodRawShape = Record<never, never>>(extra?: E) => z.object({ order: orderStateSchema }).extend((extra ?? {}) as E);
 const fundsEvent = <E extends z.ZodRawShape>(extra: E) => z.object({ accountId: z.uuid(), asset: z.string(), amount: decimal }).extend(extra);
 
 export const tradeExecutedSchema = z.object({
@@ -91,17 +100,17 @@ interface CatalogueEntry {
 
 /** Every event type this service publishes, at its current version. */
 export const CATALOGUE = {
-  'order.created': { version: 1, aggregate: 'order', description: 'An order was received (status NEW).', data: orderEvent() },
-  'order.accepted': { version: 1, aggregate: 'order', description: 'Funds locked, resting at the venue.', data: orderEvent() },
-  'order.rejected': { version: 1, aggregate: 'order', description: 'Validation or fund locking failed; nothing stays locked.', data: orderEvent({ reason: z.string() }) },
-  'order.partially_filled': { version: 1, aggregate: 'order', description: 'A fill left quantity still working.', data: orderEvent({ fill: fillSchema }) },
-  'order.filled': { version: 1, aggregate: 'order', description: 'A fill completed the order.', data: orderEvent({ fill: fillSchema }) },
-  'order.cancel_requested': { version: 1, aggregate: 'order', description: 'A cancel was accepted and sent to the venue (PENDING_CANCEL).', data: orderEvent({ reason: z.string().nullable() }) },
-  'order.cancel_refused': { version: 1, aggregate: 'order', description: 'The venue refused a cancel; the order is back where it was.', data: orderEvent({ reason: z.string() }) },
-  'order.cancelled': { version: 1, aggregate: 'order', description: 'Cancelled on request, or the unfilled rest of an IOC/FOK/MARKET order.', data: orderEvent({ reason: z.string() }) },
-  'order.expired': { version: 1, aggregate: 'order', description: 'The time in force (GTD, DAY) ran out.', data: orderEvent({ reason: z.string() }) },
+  'order.created': { version: 2, aggregate: 'order', description: 'An order was received (status NEW).', data: orderEvent() },
+  'order.accepted': { version: 2, aggregate: 'order', description: 'Funds locked, resting at the venue.', data: orderEvent() },
+  'order.rejected': { version: 2, aggregate: 'order', description: 'Validation or fund locking failed; nothing stays locked.', data: orderEvent({ reason: z.string() }) },
+  'order.partially_filled': { version: 2, aggregate: 'order', description: 'A fill left quantity still working.', data: orderEvent({ fill: fillSchema }) },
+  'order.filled': { version: 2, aggregate: 'order', description: 'A fill completed the order.', data: orderEvent({ fill: fillSchema }) },
+  'order.cancel_requested': { version: 2, aggregate: 'order', description: 'A cancel was accepted and sent to the venue (PENDING_CANCEL).', data: orderEvent({ reason: z.string().nullable() }) },
+  'order.cancel_refused': { version: 2, aggregate: 'order', description: 'The venue refused a cancel; the order is back where it was.', data: orderEvent({ reason: z.string() }) },
+  'order.cancelled': { version: 2, aggregate: 'order', description: 'Cancelled on request, or the unfilled rest of an IOC/FOK/MARKET order.', data: orderEvent({ reason: z.string() }) },
+  'order.expired': { version: 2, aggregate: 'order', description: 'The time in force (GTD, DAY) ran out.', data: orderEvent({ reason: z.string() }) },
   'order.fill_refused': {
-    version: 1,
+    version: 2,
     aggregate: 'order',
     description: 'A fill the order could not take (over-fill) was refused: an alert for operators.',
     data: orderEvent({ fill: z.object({ tradeId: z.string(), quantity: decimal, price: decimal }), reason: z.string() }),
@@ -125,7 +134,11 @@ export type EventData<T extends EventType> = z.infer<(typeof CATALOGUE)[T]['data
 export const EVENT_TYPES = Object.keys(CATALOGUE) as EventType[];
 
 /** Schemas of older versions still accepted from the stream, keyed "type@version". */
-const PREVIOUS_VERSIONS: Record<string, z.ZodType> = {};
+const PREVIOUS_VERSIONS: Record<string, z.ZodType> = Object.fromEntries(
+  Object.entries(CATALOGUE)
+    .filter(([, entry]) => entry.aggregate === 'order')
+    .map(([type, entry]) => [`${type}@1`, (entry.data as z.ZodObject<z.ZodRawShape>).extend({ order: orderSnapshotV1Schema })]),
+);
 
 export function dataSchema(eventType: string, version: number): z.ZodType | null {
   const current = (CATALOGUE as Record<string, CatalogueEntry>)[eventType];

@@ -9,8 +9,8 @@ import type { OrderFill, OrderSnapshot, OrderStatus } from '../domain/order';
 import { draft, eventIdFor, type EventDraft } from './outbox';
 
 export interface OrderChangeFacts {
-  /** The order after the change, with all its fills. */
-  order: OrderSnapshot;
+  /** The order after the change (without its fills list). */
+  order: Omit<OrderSnapshot, 'fills'>;
   transition: { from: OrderStatus | null; to: OrderStatus; reason: string | null } | null;
   postings: Posting[];
   fill: OrderFill | null;

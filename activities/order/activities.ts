@@ -101,8 +101,9 @@ export function createOrderActivities(deps: OrderActivityDeps): OrderActivities 
 
     async reportFillRefused(input) {
       await deps.orm.em.fork().transactional(async (em) => {
-        const order = await findOrder(em, input.orderId);
-        if (!order) throw new Error(`order ${input.orderId} is not in the read model`);
+        const found = await findOrder(em, input.orderId);
+        if (!found) throw new Error(`order ${input.orderId} is not in the read model`);
+        const { fills: _fills, ...order } = found;
         const key = `order:${input.orderId}:fill-refused:${input.fill.tradeId}`;
         await appendEvents(em, key, [draft('order.fill_refused', { order, fill: input.fill, reason: input.reason })], input.context ?? UNKNOWN_CAUSE);
       });

@@ -9,11 +9,10 @@
  * committed and changes nothing.
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { dec } from '../../domain/decimal';
 import { orderChangeEvents } from '../../events/order-events';
 import { appendEvents } from '../../events/outbox';
 import { postLedgerTransaction, postingsFingerprint } from '../../persistence/ledger/repository';
-import { canonicalOrder, insertOrderFill, insertOrderTransition, orderFillsOf, saveOrderVersion } from '../../persistence/orders/repository';
+import { canonicalOrder, insertOrderFill, insertOrderTransition, saveOrderVersion } from '../../persistence/orders/repository';
 import { findInstrument } from '../../persistence/reference/repository';
 import { UNKNOWN_CAUSE, type OrderCommit } from '../../workflows/order/definitions';
 
@@ -62,9 +61,9 @@ async function applyOrderChange(tx: EntityManager, commit: OrderCommit): Promise
   if (commit.transition) await insertOrderTransition(tx, order.orderId, order.version, commit.transition, order.updatedAt);
 
   // The change's events, in the same transaction (the outbox), with the order as a
-  // reader of the read model sees it: what was just written, its fills read back.
-  const fills = dec(order.filledQuantity).isZero() ? [] : await orderFillsOf(tx, order.orderId);
-  const snapshot = canonicalOrder(order, fills);
+  // reader of the read model sees it (what was just written; a fill event carries
+  // its own fill, not the order's list).
+  const snapshot = canonicalOrder(order);
   const instrument = commit.fill ? await findInstrument(tx, order.symbol) : null;
   const drafts = orderChangeEvents({ order: snapshot, transition: commit.transition, postings: commit.postings, fill: commit.fill, instrument }, key);
   // saveOrderVersion above proved this version new: no lookup for earlier events.

@@ -95,10 +95,11 @@ const d = (v: string | null | undefined): string | null => (v == null ? null : s
 const iso = (v: Date | string | null | undefined): string | null => (v == null ? null : new Date(v).toISOString());
 
 /**
- * The order as every reader sees it (decimals canonical, times ISO 8601 to the
- * millisecond): from its row as a commit writes it, or as the read model holds it.
+ * The order as every reader sees it, without its fills (decimals canonical, times ISO
+ * 8601 to the millisecond): from its row as a commit writes it, or as the read model
+ * holds it. Order events carry this.
  */
-export function canonicalOrder(o: OrderRow, fills: OrderFillRecord[]): OrderSnapshot {
+export function canonicalOrder(o: OrderRow): OrderRow {
   return {
     orderId: o.orderId,
     clientOrderId: o.clientOrderId,
@@ -119,7 +120,6 @@ export function canonicalOrder(o: OrderRow, fills: OrderFillRecord[]): OrderSnap
     feeAsset: o.feeAsset,
     lockedAsset: o.lockedAsset,
     lockedAmount: str(o.lockedAmount),
-    fills,
     rejectReason: o.rejectReason ?? null,
     cancelReason: o.cancelReason ?? null,
     createdAt: new Date(o.createdAt).toISOString(),
@@ -141,8 +141,7 @@ function fillRecord(f: OrderFillRow): OrderFillRecord {
 
 /** The order with its fills (populated, in version order), as every reader sees it. */
 function toSnapshot(o: Order): OrderSnapshot {
-  return canonicalOrder(
-    {
+  const order = canonicalOrder({
       orderId: o.id,
       clientOrderId: o.clientOrderId,
       accountId: o.account.id,
@@ -166,16 +165,9 @@ function toSnapshot(o: Order): OrderSnapshot {
       cancelReason: o.cancelReason ?? null,
       createdAt: iso(o.createdAt) as string,
       updatedAt: iso(o.updatedAt) as string,
-      version: o.version,
-    },
-    o.fills.getItems().map(fillRecord),
-  );
-}
-
-/** An order's fills in the order it applied them (read past the identity map). */
-export async function orderFillsOf(em: EntityManager, orderId: string): Promise<OrderFillRecord[]> {
-  const rows = await em.find(OrderFillRow, { order: orderId }, { orderBy: { orderVersion: 'asc' }, disableIdentityMap: true });
-  return rows.map(fillRecord);
+    version: o.version,
+  });
+  return { ...order, fills: o.fills.getItems().map(fillRecord) };
 }
 
 /**
