@@ -71,6 +71,9 @@ export const fundsBody = z.object({
   reference: clientId,
 });
 
+/** A deposit: of a base asset it may declare what one unit cost, in the instrument's quote asset. */
+export const depositBody = fundsBody.extend({ costBasis: nonNegativeDecimal.optional() });
+
 export const placeOrderBody = z.object({
   clientOrderId: clientId,
   accountId: uuid,

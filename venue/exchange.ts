@@ -9,3 +9,4 @@ export interface ExchangeAdapter {
   submitOrder(order: VenueOrderRequest): Promise<VenueAck>;
   cancelOrder(orderId: string): Promise<VenueCancelResult>;
 }
+

@@ -27,7 +27,7 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { dec, min, str, ZERO, type Decimal } from '../../domain/decimal';
-import type { VenueAck, VenueCancelResult, VenueFill, VenueOrderRequest } from '../../domain/venue';
+import type { MarketPrices, MarketQuote, VenueAck, VenueCancelResult, VenueFill, VenueOrderRequest } from '../../domain/venue';
 import type { Orm } from '../../persistence/orm';
 import { findInstrument } from '../../persistence/reference/repository';
 import type { ExchangeAdapter } from '../exchange';
@@ -65,7 +65,7 @@ function crosses(side: 'BUY' | 'SELL', worst: Decimal | null, price: Decimal): b
   return side === 'BUY' ? worst.greaterThanOrEqualTo(price) : worst.lessThanOrEqualTo(price);
 }
 
-export class SimulatedVenue implements ExchangeAdapter {
+export class SimulatedVenue implements ExchangeAdapter, MarketPrices {
   private readonly orm: Orm;
   private readonly venueOrm: VenueOrm;
 
@@ -162,6 +162,12 @@ export class SimulatedVenue implements ExchangeAdapter {
   /** MarketData: the last traded price of a symbol, or null before its first tick. */
   async lastPrice(symbol: string): Promise<string | null> {
     return (await this.lastTick(symbol))?.price ?? null;
+  }
+
+  /** MarketPrices: the last tick's price and when it was posted. */
+  async marketPrice(symbol: string): Promise<MarketQuote | null> {
+    const tick = await book.findTick(this.venueOrm.em.fork(), symbol);
+    return tick ? { price: str(tick.price), at: new Date(tick.updatedAt).toISOString() } : null;
   }
 
   /** The last tick of a symbol, or null. */
