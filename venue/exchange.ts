@@ -9,4 +9,3 @@ export interface ExchangeAdapter {
   submitOrder(order: VenueOrderRequest): Promise<VenueAck>;
   cancelOrder(orderId: string): Promise<VenueCancelResult>;
 }
-
