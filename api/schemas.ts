@@ -108,3 +108,9 @@ export const tickBody = z.object({
   price: positiveDecimal,
   liquidity: nonNegativeDecimal.nullish(),
 });
+
+/** PUT /market/rules/:symbol: what the simulated venue does with the symbol's cancels and submissions. */
+export const venueRulesBody = z.object({
+  refuseCancels: z.boolean({ message: 'must be true or false' }),
+  rejectSubmissions: z.string().trim().min(1, 'must not be empty (null: take submissions)').max(200, 'must be at most 200 characters').nullable(),
+});

@@ -13,7 +13,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { dec, str } from '../../domain/decimal';
 import type { VenueFill as VenueFillRecord, VenueOrderRequest } from '../../domain/venue';
 import { dbNow, notifyAtCommit, sql } from '../../persistence/sql';
-import { VenueFillRow, VenueOrder, VenueTick, type FillDelivery } from './entities';
+import { VenueFillRow, VenueOrder, VenueRule, VenueTick, type FillDelivery } from './entities';
 
 /** NOTIFY channel: a tick made fills that wait for delivery. */
 export const FILLS_CHANNEL = 'venue_fills';
@@ -125,6 +125,23 @@ export function toFillRecord(f: VenueFillRow): VenueFillRecord {
 /** Wakes the fill dispatchers when the caller's transaction commits. */
 export async function notifyDispatchers(em: EntityManager): Promise<void> {
   await notifyAtCommit(em, FILLS_CHANNEL);
+}
+
+// --- the operator's rules ---------------------------------------------------------
+
+export interface VenueRules {
+  refuseCancels: boolean;
+  rejectSubmissions: string | null;
+}
+
+/** The symbol's rules (none set: cancels and submissions are taken). */
+export async function findRules(em: EntityManager, symbol: string): Promise<VenueRules> {
+  const rule = await em.findOne(VenueRule, { symbol }, { disableIdentityMap: true });
+  return { refuseCancels: rule?.refuseCancels ?? false, rejectSubmissions: rule?.rejectSubmissions ?? null };
+}
+
+export async function saveRules(em: EntityManager, symbol: string, rules: VenueRules): Promise<void> {
+  await em.upsert(VenueRule, { symbol, refuseCancels: rules.refuseCancels, rejectSubmissions: rules.rejectSubmissions, updatedAt: dbNow() });
 }
 
 // --- the fill delivery queue ------------------------------------------------------

@@ -16,6 +16,10 @@
  * every tick of that symbol, so matching is serialised per symbol; a cancel locks
  * only its order row.
  *
+ * Refusals on the real path: an operator's rules per symbol (venue_rules) make it
+ * refuse every cancel of a resting order (REFUSED: the order stays in the book) or
+ * reject every submission with a given reason.
+ *
  * Fills made by a tick are recorded with delivery PENDING (fill-feed.ts); the venue
  * process's fill dispatcher brings them to the order workflows (and retries until
  * they arrive).
@@ -80,6 +84,13 @@ export class SimulatedVenue implements ExchangeAdapter, MarketPrices {
       const existing = await book.lockOrder(em, req.orderId);
       if (existing) return this.ackFor(em, existing); // a retried submission
 
+      // An operator's rule: the venue rejects the symbol's submissions (a venue rejection on the real path).
+      const rules = await book.findRules(em, req.symbol);
+      if (rules.rejectSubmissions !== null) {
+        await book.insertOrder(em, req, { status: 'REJECTED', remaining: req.quantity, rejectReason: rules.rejectSubmissions });
+        return { status: 'REJECTED', rejectReason: rules.rejectSubmissions, fills: [], remaining: str(req.quantity) };
+      }
+
       if (req.type === 'MARKET' && !tick) {
         await book.insertOrder(em, req, { status: 'REJECTED', remaining: req.quantity, rejectReason: 'no market price' });
         return { status: 'REJECTED', rejectReason: 'no market price', fills: [], remaining: str(req.quantity) };
@@ -111,7 +122,10 @@ export class SimulatedVenue implements ExchangeAdapter, MarketPrices {
       const order = await book.lockOrder(em, orderId);
       if (!order) return { cancelled: false, reason: 'UNKNOWN_ORDER', fills: [], remaining: '0' };
       let result: Pick<VenueCancelResult, 'cancelled' | 'reason'>;
-      if (order.status === 'RESTING') {
+      if (order.status === 'RESTING' && (await book.findRules(em, order.symbol)).refuseCancels) {
+        // An operator's rule: the order is in the matching engine's hands; it stays resting.
+        result = { cancelled: false, reason: 'REFUSED' };
+      } else if (order.status === 'RESTING') {
         await book.cancelOrder(em, orderId);
         result = { cancelled: true, reason: 'CANCELLED' };
       } else if (order.status === 'FILLED') {
@@ -157,6 +171,17 @@ export class SimulatedVenue implements ExchangeAdapter, MarketPrices {
       if (fills.length > 0) await book.notifyDispatchers(em);
       return fills;
     });
+  }
+
+  /** Sets what the venue does with a symbol's cancels and submissions (operators; tests). */
+  async setRules(symbol: string, rules: book.VenueRules): Promise<book.VenueRules> {
+    if (!(await findInstrument(this.orm.em.fork(), symbol))) throw new UnknownSymbolError(symbol);
+    await book.saveRules(this.venueOrm.em.fork(), symbol, rules);
+    return this.rules(symbol);
+  }
+
+  async rules(symbol: string): Promise<book.VenueRules> {
+    return book.findRules(this.venueOrm.em.fork(), symbol);
   }
 
   /** MarketData: the last traded price of a symbol, or null before its first tick. */

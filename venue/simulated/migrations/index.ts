@@ -7,5 +7,9 @@
  */
 import type { MigrationObject } from '@mikro-orm/core';
 import { Migration20261130000001_venue_book } from './Migration20261130000001_venue_book';
+import { Migration20261130000002_venue_rules } from './Migration20261130000002_venue_rules';
 
-export const venueMigrations: MigrationObject[] = [{ name: 'Migration20261130000001_venue_book', class: Migration20261130000001_venue_book }];
+export const venueMigrations: MigrationObject[] = [
+  { name: 'Migration20261130000001_venue_book', class: Migration20261130000001_venue_book },
+  { name: 'Migration20261130000002_venue_rules', class: Migration20261130000002_venue_rules },
+];
