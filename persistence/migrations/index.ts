@@ -18,6 +18,7 @@ import { Migration20261124000004_notifications } from './Migration20261124000004
 import { Migration20261124000005_reports } from './Migration20261124000005_reports';
 import { Migration20261129000006_outbox_cursors } from './Migration20261129000006_outbox_cursors';
 import { Migration20261130000007_positions_from_every_movement } from './Migration20261130000007_positions_from_every_movement';
+import { Migration20261130000008_retention } from './Migration20261130000008_retention';
 
 export const migrations: MigrationObject[] = [
   { name: 'Migration20261124000001_core', class: Migration20261124000001_core },
@@ -27,4 +28,5 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261124000005_reports', class: Migration20261124000005_reports },
   { name: 'Migration20261129000006_outbox_cursors', class: Migration20261129000006_outbox_cursors },
   { name: 'Migration20261130000007_positions_from_every_movement', class: Migration20261130000007_positions_from_every_movement },
+  { name: 'Migration20261130000008_retention', class: Migration20261130000008_retention },
 ];

@@ -129,3 +129,15 @@ export async function publishLag(em: EntityManager): Promise<{ events: number; p
 export async function recordPublishFailure(em: EntityManager, id: string, error: string): Promise<void> {
   await sql(em, 'update outbox set publish_attempts = publish_attempts + 1, last_error = :error where id = :id', { id, error: error.slice(0, 2000) });
 }
+
+/** Deletes up to `limit` published outbox rows published before `before` (the retention job). Never an unpublished one. */
+export async function prunePublishedOutbox(em: EntityManager, before: Date, limit: number): Promise<number> {
+  const rows = await sql<{ n: number }>(
+    em,
+    `with gone as (
+       delete from outbox where id in (select id from outbox where published_at is not null and published_at < :before order by id limit :limit) returning 1)
+     select count(*)::int as n from gone`,
+    { before: before.toISOString(), limit },
+  );
+  return rows[0].n;
+}

@@ -22,7 +22,18 @@ import { assertStorable, dec, Decimal, ZERO } from '../../domain/decimal';
 import { applyDeposit, applyTrade as applyToPosition, applyWithdrawal, FLAT, type CostSource } from '../../domain/positions';
 import type { EventData, EventEnvelope, EventType } from '../../events/catalogue';
 import type { SubscriberDefinition } from '../framework';
-import { addCash, lockHolding, recordAsOf, resetPortfolio, saveHolding, type CashChange, type StoredPosition } from './store';
+import {
+  addCash,
+  lockHolding,
+  recordAsOf,
+  resetPortfolio,
+  restorePortfolio,
+  saveHolding,
+  snapshotPortfolio,
+  type CashChange,
+  type PortfolioSnapshotState,
+  type StoredPosition,
+} from './store';
 
 const EVENT_TYPES = ['funds.deposited', 'funds.withdrawn', 'funds.locked', 'funds.released', 'funds.settled'] as const satisfies readonly EventType[];
 type FundsEventType = (typeof EVENT_TYPES)[number];
@@ -103,5 +114,10 @@ export const portfolioSubscriber: SubscriberDefinition = {
 
   async reset(em) {
     await resetPortfolio(em);
+  },
+
+  snapshot: snapshotPortfolio,
+  async restore(em, state) {
+    await restorePortfolio(em, state as PortfolioSnapshotState);
   },
 };

@@ -105,6 +105,34 @@ export async function resetPortfolio(em: EntityManager): Promise<void> {
   await sql(em, 'truncate portfolio_cash, portfolio_positions, portfolio_accounts');
 }
 
+/** The projection's rows, numerics as text (exact), for a snapshot (subscribers/framework.ts). */
+export interface PortfolioSnapshotState {
+  cash: unknown[];
+  positions: unknown[];
+  accounts: unknown[];
+}
+
+export async function snapshotPortfolio(em: EntityManager): Promise<PortfolioSnapshotState> {
+  const [row] = await sql<{ state: PortfolioSnapshotState }>(
+    em,
+    `select json_build_object(
+       'cash', coalesce((select json_agg(c) from (
+          select account_id, asset, total::text as total, locked::text as locked, updated_at from portfolio_cash) c), '[]'),
+       'positions', coalesce((select json_agg(p) from (
+          select account_id, symbol, base_asset, quote_asset, net_quantity::text as net_quantity, average_cost::text as average_cost,
+                 realized_pnl::text as realized_pnl, fees::text as fees, cost_source, updated_at from portfolio_positions) p), '[]'),
+       'accounts', coalesce((select json_agg(a) from portfolio_accounts a), '[]')) as state`,
+  );
+  return row.state;
+}
+
+/** Puts a snapshot's rows back into the emptied projection. */
+export async function restorePortfolio(em: EntityManager, state: PortfolioSnapshotState): Promise<void> {
+  await sql(em, 'insert into portfolio_cash select * from json_populate_recordset(null::portfolio_cash, :rows::json)', { rows: JSON.stringify(state.cash) });
+  await sql(em, 'insert into portfolio_positions select * from json_populate_recordset(null::portfolio_positions, :rows::json)', { rows: JSON.stringify(state.positions) });
+  await sql(em, 'insert into portfolio_accounts select * from json_populate_recordset(null::portfolio_accounts, :rows::json)', { rows: JSON.stringify(state.accounts) });
+}
+
 export interface PortfolioPositionView {
   symbol: string;
   baseAsset: string;

@@ -27,7 +27,17 @@ import { assertStorable, dec, ZERO } from '../../domain/decimal';
 import { applyDeposit, applyTrade, applyWithdrawal } from '../../domain/positions';
 import type { EventData, EventEnvelope, EventType } from '../../events/catalogue';
 import type { SubscriberDefinition } from '../framework';
-import { addToSymbolDay, countOutcome, findReportPosition, resetReport, saveReportPosition, type OrderOutcome } from './store';
+import {
+  addToSymbolDay,
+  countOutcome,
+  findReportPosition,
+  resetReport,
+  restoreReport,
+  saveReportPosition,
+  snapshotReport,
+  type OrderOutcome,
+  type ReportSnapshotState,
+} from './store';
 
 export const REPORT_SUBSCRIBER = 'report';
 
@@ -120,5 +130,10 @@ export const reportSubscriber: SubscriberDefinition = {
 
   async reset(em) {
     await resetReport(em);
+  },
+
+  snapshot: snapshotReport,
+  async restore(em, state) {
+    await restoreReport(em, state as ReportSnapshotState);
   },
 };

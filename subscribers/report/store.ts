@@ -97,6 +97,40 @@ export async function addToSymbolDay(em: EntityManager, c: SymbolDayChange): Pro
   );
 }
 
+/** The report's rows, numerics as text (exact), for a snapshot (subscribers/framework.ts). */
+export interface ReportSnapshotState {
+  outcomes: unknown[];
+  symbolDays: unknown[];
+  positions: unknown[];
+}
+
+export async function snapshotReport(em: EntityManager): Promise<ReportSnapshotState> {
+  const [row] = await sql<{ state: ReportSnapshotState }>(
+    em,
+    `select json_build_object(
+       'outcomes', coalesce((select json_agg(o) from report_order_outcomes o), '[]'),
+       'symbolDays', coalesce((select json_agg(d) from (
+          select account_id, day, symbol, quote_asset, buy_quantity::text as buy_quantity, sell_quantity::text as sell_quantity,
+                 buy_notional::text as buy_notional, sell_notional::text as sell_notional, fees::text as fees,
+                 realized_pnl::text as realized_pnl, trades, deposit_quantity::text as deposit_quantity,
+                 withdrawal_quantity::text as withdrawal_quantity from report_symbol_days) d), '[]'),
+       'positions', coalesce((select json_agg(p) from (
+          select account_id, symbol, net_quantity::text as net_quantity, average_cost::text as average_cost from report_positions) p), '[]')) as state`,
+  );
+  return row.state;
+}
+
+/** Puts a snapshot's rows back into the emptied report. */
+export async function restoreReport(em: EntityManager, state: ReportSnapshotState): Promise<void> {
+  for (const [table, rows] of [
+    ['report_order_outcomes', state.outcomes],
+    ['report_symbol_days', state.symbolDays],
+    ['report_positions', state.positions],
+  ] as const) {
+    await sql(em, `insert into ${table} select * from json_populate_recordset(null::${table}, :rows::json)`, { rows: JSON.stringify(rows) });
+  }
+}
+
 /** Empties the report (a rebuild replays it). */
 export async function resetReport(em: EntityManager): Promise<void> {
   await sql(em, 'truncate report_order_outcomes, report_symbol_days, report_positions');

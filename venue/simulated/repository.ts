@@ -144,6 +144,34 @@ export async function saveRules(em: EntityManager, symbol: string, rules: VenueR
   await em.upsert(VenueRule, { symbol, refuseCancels: rules.refuseCancels, rejectSubmissions: rules.rejectSubmissions, updatedAt: dbNow() });
 }
 
+// --- retention ---------------------------------------------------------------------
+
+/**
+ * Deletes closed venue orders that closed before `before`, with their fills, when
+ * every fill is reflected in the order's fills (order_fills, the core's table in the
+ * same database): nothing a delivery, a retried cancel or a reconciliation still
+ * needs. A fill the order refused keeps its venue order. Up to `limit` orders; returns
+ * the fills and orders deleted.
+ */
+export async function pruneReflectedFills(em: EntityManager, before: Date, limit: number): Promise<{ fills: number; orders: number }> {
+  const [row] = await sql<{ fills: number; orders: number }>(
+    em,
+    `with doomed as (
+       select vo.order_id from venue_orders vo
+       where vo.status <> 'RESTING' and vo.closed_at < :before
+         and not exists (
+           select 1 from venue_fills f where f.order_id = vo.order_id
+             and (f.delivery <> 'DELIVERED' and not f.at_submission
+                  or not exists (select 1 from order_fills o where o.trade_id = f.trade_id::text)))
+       order by vo.closed_at limit :limit),
+     fills as (delete from venue_fills f using doomed d where f.order_id = d.order_id returning 1),
+     orders as (delete from venue_orders vo using doomed d where vo.order_id = d.order_id returning 1)
+     select (select count(*) from fills)::int as fills, (select count(*) from orders)::int as orders`,
+    { before: before.toISOString(), limit },
+  );
+  return row;
+}
+
 // --- the fill delivery queue ------------------------------------------------------
 
 /**
