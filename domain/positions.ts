@@ -133,3 +133,15 @@ export function applyWithdrawal(pos: Position & { costSource: CostSource }, quan
   const netQuantity = pos.netQuantity.minus(quantity);
   return netQuantity.isZero() ? { netQuantity, averageCost: ZERO, costSource: 'trades' } : { netQuantity, averageCost: pos.averageCost, costSource: pos.costSource };
 }
+
+/**
+ * A withdrawal as a projection applies it: at most what the position holds. Only a
+ * position built before deposits counted (units deposited then, with no instrument in
+ * their event) can hold less than the ledger; the rest is returned as `beyond` so
+ * the caller can say so, rather than refuse the event and lose its cash movement.
+ */
+export function withdrawUpTo(pos: Position & { costSource: CostSource }, quantity: Decimal): { position: Position & { costSource: CostSource }; beyond: Decimal } {
+  const held = pos.netQuantity.isPositive() ? pos.netQuantity : ZERO;
+  const taken = min(quantity, held);
+  return { position: taken.isZero() ? pos : applyWithdrawal(pos, taken), beyond: quantity.minus(taken) };
+}

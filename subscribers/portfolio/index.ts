@@ -19,8 +19,9 @@
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { assertStorable, dec, Decimal, ZERO } from '../../domain/decimal';
-import { applyDeposit, applyTrade as applyToPosition, applyWithdrawal, FLAT, type CostSource } from '../../domain/positions';
+import { applyDeposit, applyTrade as applyToPosition, FLAT, withdrawUpTo, type CostSource, type Position } from '../../domain/positions';
 import type { EventData, EventEnvelope, EventType } from '../../events/catalogue';
+import type { Logger } from '../../runtime/logger';
 import type { SubscriberDefinition } from '../framework';
 import {
   addCash,
@@ -65,13 +66,19 @@ async function applySettlement(em: EntityManager, event: EventEnvelope, t: Event
   return t.movements.map((m) => ({ asset: m.asset, total: dec(m.available).plus(dec(m.locked)), locked: dec(m.locked) }));
 }
 
-async function applyDepositOrWithdrawal(em: EntityManager, event: EventEnvelope, type: 'funds.deposited' | 'funds.withdrawn'): Promise<CashChange[]> {
+async function applyDepositOrWithdrawal(em: EntityManager, event: EventEnvelope, type: 'funds.deposited' | 'funds.withdrawn', logger: Logger): Promise<CashChange[]> {
   const d = event.data as EventData<'funds.deposited'>;
   const amount = dec(d.amount);
   if (d.instrument) {
     const stored = (await lockHolding(em, d.accountId, d.instrument.symbol)) ?? EMPTY;
     const cost = d.costBasis ?? { price: '0', source: 'none' as const };
-    const moved = type === 'funds.deposited' ? applyDeposit(stored, amount, { price: dec(cost.price), source: cost.source }) : applyWithdrawal(stored, amount);
+    let moved: Position & { costSource: CostSource };
+    if (type === 'funds.deposited') moved = applyDeposit(stored, amount, { price: dec(cost.price), source: cost.source });
+    else {
+      const w = withdrawUpTo(stored, amount);
+      if (!w.beyond.isZero()) logger.warn({ eventId: event.eventId, beyond: w.beyond.toFixed() }, 'a withdrawal beyond the position (units deposited before positions counted deposits)');
+      moved = w.position;
+    }
     await savePosition(em, d.accountId, d.instrument, event.timestamp, { ...stored, ...moved });
   }
   return [{ asset: d.asset, total: type === 'funds.deposited' ? amount : amount.neg(), locked: ZERO }];
@@ -89,7 +96,7 @@ export const portfolioSubscriber: SubscriberDefinition = {
   subscriptions: [{ stream: 'funds' }],
   eventTypes: EVENT_TYPES,
 
-  async handle(em, event) {
+  async handle(em, event, logger) {
     const type = event.eventType as FundsEventType;
     const accountId = (event.data as { accountId: string }).accountId;
     let cash: CashChange[];
@@ -99,7 +106,7 @@ export const portfolioSubscriber: SubscriberDefinition = {
         break;
       case 'funds.deposited':
       case 'funds.withdrawn':
-        cash = await applyDepositOrWithdrawal(em, event, type);
+        cash = await applyDepositOrWithdrawal(em, event, type, logger);
         break;
       case 'funds.locked':
       case 'funds.released':

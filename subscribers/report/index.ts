@@ -24,7 +24,7 @@
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { assertStorable, dec, ZERO } from '../../domain/decimal';
-import { applyDeposit, applyTrade, applyWithdrawal } from '../../domain/positions';
+import { applyDeposit, applyTrade, withdrawUpTo } from '../../domain/positions';
 import type { EventData, EventEnvelope, EventType } from '../../events/catalogue';
 import type { SubscriberDefinition } from '../framework';
 import {
@@ -104,7 +104,8 @@ async function applyMovementEvent(em: EntityManager, event: EventEnvelope): Prom
   // The report keeps no cost source; the valuation is the portfolio's rule (the same price).
   const held = { ...before, costSource: 'trades' as const };
   const cost = d.costBasis ?? { price: '0', source: 'none' as const };
-  const after = deposited ? applyDeposit(held, quantity, { price: dec(cost.price), source: cost.source }) : applyWithdrawal(held, quantity);
+  // At most what the report's position holds (one built before deposits counted may hold less).
+  const after = deposited ? applyDeposit(held, quantity, { price: dec(cost.price), source: cost.source }) : withdrawUpTo(held, quantity).position;
   await saveReportPosition(em, d.accountId, d.instrument.symbol, after);
   await addToSymbolDay(em, {
     ...NOTHING,

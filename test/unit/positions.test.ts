@@ -1,7 +1,7 @@
 /** The one average-cost method the portfolio and the report share (domain/positions.ts). */
 import { describe, expect, it } from '@jest/globals';
 import { dec, str } from '../../domain/decimal';
-import { applyDeposit, applyTrade, applyWithdrawal, FLAT, unrealizedPnl, type Position, type Trade } from '../../domain/positions';
+import { applyDeposit, applyTrade, applyWithdrawal, FLAT, unrealizedPnl, withdrawUpTo, type Position, type Trade } from '../../domain/positions';
 
 const t = (side: 'BUY' | 'SELL', quantity: string, price: string, fee = '0'): Trade => ({ side, quantity: dec(quantity), price: dec(price), fee: dec(fee) });
 
@@ -83,5 +83,19 @@ describe('movements of the base asset (deposits and withdrawals)', () => {
     const flat = applyWithdrawal(w, dec('2'));
     expect([flat.netQuantity.toFixed(), flat.averageCost.toFixed(), flat.costSource]).toEqual(['0', '0', 'trades']);
     expect(() => applyWithdrawal(w, dec('2.5'))).toThrow(/never allows/);
+  });
+});
+
+describe('a withdrawal as a projection applies it', () => {
+  it('takes at most what the position holds and says how much was beyond it', () => {
+    const r = withdrawUpTo({ netQuantity: dec('0.5'), averageCost: dec('100'), costSource: 'trades' }, dec('0.8'));
+    expect([r.position.netQuantity.toFixed(), r.position.averageCost.toFixed(), r.beyond.toFixed()]).toEqual(['0', '0', '0.3']);
+    const within = withdrawUpTo({ netQuantity: dec('2'), averageCost: dec('100'), costSource: 'market' }, dec('0.5'));
+    expect([within.position.netQuantity.toFixed(), within.position.averageCost.toFixed(), within.position.costSource, within.beyond.toFixed()]).toEqual([
+      '1.5',
+      '100',
+      'market',
+      '0',
+    ]);
   });
 });
