@@ -62,6 +62,8 @@ describe('portfolio, report and ledger agree', () => {
     const portfolio = await eventually(
       () => api.request('GET', `/accounts/${account}/portfolio`),
       (r) => r.body.positions?.[0]?.netQuantity === '0.5' && r.body.cash.length === 2,
+      // The subscribers may start with the backlog of the test files before this one.
+      90_000,
     );
     expect(portfolio.body.cash).toEqual(
       [
@@ -105,6 +107,7 @@ describe('portfolio, report and ledger agree', () => {
     const report = await eventually(
       () => api.request('GET', `/reports/accounts/${account}?date=${today()}`),
       (r) => r.body.symbols?.[0]?.trades === 3 && r.body.symbols[0].withdrawalQuantity === '0.1',
+      90_000,
     );
     const portfolio = (await api.request('GET', `/accounts/${account}/portfolio`)).body;
     const [day] = report.body.symbols;
