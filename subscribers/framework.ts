@@ -391,7 +391,8 @@ export class Subscriber {
    * subscribed stream from the first message after the snapshot (or from its first
    * message). Streams keep events for a limited time (max_age, max_bytes), so a rebuild
    * from the start works only while they still hold every event; from a snapshot, while
-   * they hold what followed it (else it stops, naming the gap). A live copy of the
+   * they hold what followed it (else it refuses before emptying anything, naming the
+   * gap). A live copy of the
    * subscriber may keep running: what it sees early is held back until the replay has
    * caught up, and then recognised as processed.
    */
@@ -399,6 +400,18 @@ export class Subscriber {
     const name = this.def.name;
     const def = this.def;
     const snapshot: SnapshotRecord | null = options.fromStart || !def.restore ? null : await latestSnapshot(this.orm.em.fork(), name);
+    // Before anything is emptied: every stream must still hold what the replay needs.
+    for (const s of def.subscriptions) {
+      const stream = this.topology.stream(STREAMS[s.stream].name);
+      const after = snapshot?.streamSequences[s.stream] ?? 0;
+      const { state } = await this.messaging.jsm.streams.info(stream);
+      if (state.first_seq > after + 1) {
+        throw new Error(
+          `rebuild of ${name} refused: stream ${stream} now starts at ${state.first_seq}, but the replay needs it from ${after + 1} ` +
+            `(${snapshot ? `snapshot ${snapshot.id}` : 'no snapshot'}); the messages in between are gone (max_age / max_bytes)`,
+        );
+      }
+    }
     await this.orm.em.fork().transactional(async (em) => {
       // Lock order: a live copy locks its aggregate's position row, then writes the
       // projection; so does this, first taking every position row of the subscriber
@@ -415,13 +428,6 @@ export class Subscriber {
     for (const s of def.subscriptions) {
       const stream = this.topology.stream(STREAMS[s.stream].name);
       const after = snapshot?.streamSequences[s.stream] ?? 0;
-      if (after > 0) {
-        const { state } = await this.messaging.jsm.streams.info(stream);
-        // The stream dropped messages the snapshot does not reflect: replaying would skip them.
-        if (state.first_seq > after + 1 && state.messages > 0) {
-          throw new Error(`rebuild of ${name} stopped: stream ${stream} starts at ${state.first_seq}, after the snapshot's ${after}; messages in between are gone`);
-        }
-      }
       const consumer = await this.messaging.js.consumers.get(stream, {
         // A string (not an array): one filter subject, which NATS 2.9 supports.
         filter_subjects: this.topology.subject(s.filterSubject ?? STREAMS[s.stream].subjects[0]),
