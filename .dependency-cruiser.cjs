@@ -43,7 +43,7 @@ const may = {
   clients: ['domain', 'runtime', 'config', 'workflows', 'persistence'],
   subscribers: ['domain', 'runtime', 'config', 'persistence', 'messaging', 'events'],
   api: ['domain', 'runtime', 'config', 'workflows', 'persistence', 'messaging', 'events', 'venue', 'activities', 'clients', 'subscribers'],
-  workers: ['domain', 'runtime', 'config', 'workflows', 'persistence', 'messaging', 'events', 'venue', 'activities', 'clients'],
+  workers: ['domain', 'runtime', 'config', 'workflows', 'persistence', 'messaging', 'events', 'venue', 'activities', 'clients', 'subscribers'],
   scripts: Object.keys(layer),
 };
 

@@ -71,6 +71,9 @@ export const fundsBody = z.object({
   reference: clientId,
 });
 
+/** A deposit: of a base asset it may declare what one unit cost, in the instrument's quote asset. */
+export const depositBody = fundsBody.extend({ costBasis: nonNegativeDecimal.optional() });
+
 export const placeOrderBody = z.object({
   clientOrderId: clientId,
   accountId: uuid,
@@ -104,4 +107,10 @@ export const tickBody = z.object({
   symbol: z.string().regex(/^[A-Z0-9]{2,12}-[A-Z0-9]{2,12}$/, 'must be a symbol such as BTC-USD'),
   price: positiveDecimal,
   liquidity: nonNegativeDecimal.nullish(),
+});
+
+/** PUT /market/rules/:symbol: what the simulated venue does with the symbol's cancels and submissions. */
+export const venueRulesBody = z.object({
+  refuseCancels: z.boolean({ message: 'must be true or false' }),
+  rejectSubmissions: z.string().trim().min(1, 'must not be empty (null: take submissions)').max(200, 'must be at most 200 characters').nullable(),
 });

@@ -63,6 +63,20 @@ export const configSchema = z.object({
   OUTBOX_MAX_PUBLISH_ATTEMPTS: z.coerce.number().int().positive().default(20),
   /** How long a subscriber's delivered event may stay unacknowledged before JetStream redelivers it. */
   SUBSCRIBER_ACK_WAIT_MS: z.coerce.number().int().min(1_000).default(30_000),
+  /** Event streams (ORDERS, FUNDS, TRADES, ACCOUNTS): how long and how much JetStream keeps, each. */
+  // At least the 2-minute duplicate window (JetStream refuses less); 0.01 days is 14.4 minutes.
+  EVENT_STREAM_MAX_AGE_DAYS: z.coerce.number().min(0.01).default(30),
+  EVENT_STREAM_MAX_BYTES: z.coerce.number().int().positive().default(1024 ** 3),
+  /** DEAD_LETTERS: how long a dead letter can be redriven. */
+  DEAD_LETTERS_MAX_AGE_DAYS: z.coerce.number().min(0.01).default(30),
+  /** Retention job (a Temporal Schedule): how often it runs, and the age of what it deletes. */
+  RETENTION_INTERVAL_MINUTES: z.coerce.number().positive().default(60),
+  RETENTION_OUTBOX_DAYS: z.coerce.number().nonnegative().default(7),
+  RETENTION_PROCESSED_EVENTS_DAYS: z.coerce.number().nonnegative().default(31),
+  RETENTION_VENUE_FILLS_DAYS: z.coerce.number().nonnegative().default(7),
+  RETENTION_NOTIFICATIONS_DAYS: z.coerce.number().nonnegative().default(30),
+  /** How often each subscriber process snapshots its projection (a rebuild starts from the latest). */
+  SNAPSHOT_INTERVAL_MINUTES: z.coerce.number().positive().default(60),
   /** Graceful shutdown limit before a process exits anyway. */
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
 });

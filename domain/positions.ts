@@ -82,3 +82,66 @@ export function applyTrade(pos: Position, t: Trade): { position: Position; reali
 export function unrealizedPnl(pos: Position, lastPrice: Decimal): Decimal {
   return round(pos.netQuantity.times(lastPrice.minus(pos.averageCost)));
 }
+
+/**
+ * Where a position's average cost comes from: `trades` (every unit from a trade or a
+ * deposit with a declared cost basis), `market` (some units were deposited without
+ * one and valued at the market price at the time of the deposit), `none` (some were
+ * deposited when there was no market price either: valued at 0). The worst source of
+ * the units held wins; a flat position starts again from `trades`.
+ */
+export const COST_SOURCES = ['trades', 'market', 'none'] as const;
+export type CostSource = (typeof COST_SOURCES)[number];
+
+const worse = (a: CostSource, b: CostSource): CostSource => (COST_SOURCES.indexOf(a) >= COST_SOURCES.indexOf(b) ? a : b);
+
+/** How a deposit of the base asset is valued: per unit, in the quote asset. */
+export interface DepositCost {
+  price: Decimal;
+  /** `declared` by the depositor; `market` taken at the last market price; `none`: no price known (0). */
+  source: 'declared' | 'market' | 'none';
+}
+
+/**
+ * A deposit of the base asset adds to the position at its cost basis, like a BUY
+ * without a fee and without P&L: averageCost = (net x avg + q x costBasis) / (net + q).
+ * Positions count every movement, so the account never holds less than nothing: a
+ * deposit only ever adds to a long (or flat) position.
+ */
+export function applyDeposit(pos: Position & { costSource: CostSource }, quantity: Decimal, cost: DepositCost): Position & { costSource: CostSource } {
+  if (!quantity.isPositive() || quantity.isZero()) throw new Error(`deposit quantity ${quantity.toFixed()} must be positive`);
+  if (pos.netQuantity.isNegative()) throw new Error('a deposit onto a short position: positions from every movement are never short');
+  const netQuantity = pos.netQuantity.plus(quantity);
+  const averageCost = round(pos.netQuantity.times(pos.averageCost).plus(quantity.times(cost.price)).div(netQuantity));
+  const source: CostSource = cost.source === 'declared' ? 'trades' : cost.source;
+  return {
+    netQuantity: assertStorable(netQuantity, 'net quantity'),
+    averageCost: assertStorable(averageCost, 'average cost'),
+    costSource: pos.netQuantity.isZero() ? source : worse(pos.costSource, source),
+  };
+}
+
+/**
+ * A withdrawal of the base asset takes units out at their average cost: the average
+ * is unchanged and nothing is realized (a withdrawal is not a sale). Flat: average 0.
+ */
+export function applyWithdrawal(pos: Position & { costSource: CostSource }, quantity: Decimal): Position & { costSource: CostSource } {
+  if (!quantity.isPositive() || quantity.isZero()) throw new Error(`withdrawal quantity ${quantity.toFixed()} must be positive`);
+  if (quantity.greaterThan(pos.netQuantity)) {
+    throw new Error(`withdrawal of ${quantity.toFixed()} from a position of ${pos.netQuantity.toFixed()}: the ledger never allows it`);
+  }
+  const netQuantity = pos.netQuantity.minus(quantity);
+  return netQuantity.isZero() ? { netQuantity, averageCost: ZERO, costSource: 'trades' } : { netQuantity, averageCost: pos.averageCost, costSource: pos.costSource };
+}
+
+/**
+ * A withdrawal as a projection applies it: at most what the position holds. Only a
+ * position built before deposits counted (units deposited then, with no instrument in
+ * their event) can hold less than the ledger; the rest is returned as `beyond` so
+ * the caller can say so, rather than refuse the event and lose its cash movement.
+ */
+export function withdrawUpTo(pos: Position & { costSource: CostSource }, quantity: Decimal): { position: Position & { costSource: CostSource }; beyond: Decimal } {
+  const held = pos.netQuantity.isPositive() ? pos.netQuantity : ZERO;
+  const taken = min(quantity, held);
+  return { position: taken.isZero() ? pos : applyWithdrawal(pos, taken), beyond: quantity.minus(taken) };
+}

@@ -51,3 +51,15 @@ export interface VenueCancelResult {
   fills: VenueFill[];
   remaining: string;
 }
+
+/** A market price and when the venue saw it (its last tick or trade). */
+export interface MarketQuote {
+  price: string;
+  at: string;
+}
+
+/** The market data a venue sees: what positions are marked to and deposits valued at. */
+export interface MarketPrices {
+  /** The symbol's last market price with its time, or null before the first. */
+  marketPrice(symbol: string): Promise<MarketQuote | null>;
+}

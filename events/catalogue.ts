@@ -91,6 +91,20 @@ export const tradeExecutedSchema = z.object({
   executedAt: isoTime,
 });
 
+/** The instrument whose position a movement of its base asset belongs to. */
+const movementInstrument = z.object({ symbol: z.string(), baseAsset: z.string(), quoteAsset: z.string() });
+
+/**
+ * The cost basis of a deposited base asset, per unit in the quote asset: `declared` by
+ * the depositor, or `market` (the last market price, at `at`), or `none` (no price yet: 0).
+ */
+export const depositCostSchema = z.object({ price: decimal, source: z.enum(['declared', 'market', 'none']), at: isoTime.nullable() });
+
+/** What one fill moved in the account's own balances, per asset (signed deltas of the two buckets). */
+const balanceMovement = z.object({ asset: z.string(), available: decimal, locked: decimal });
+
+export const fundsSettledSchema = tradeExecutedSchema.extend({ movements: z.array(balanceMovement).min(1) });
+
 interface CatalogueEntry {
   version: number;
   aggregate: AggregateType;
@@ -115,14 +129,31 @@ export const CATALOGUE = {
     description: 'A fill the order could not take (over-fill) was refused: an alert for operators.',
     data: orderEvent({ fill: z.object({ tradeId: z.string(), quantity: decimal, price: decimal }), reason: z.string() }),
   },
-  'funds.deposited': { version: 1, aggregate: 'funds', description: 'A deposit was credited.', data: fundsEvent({ reference: z.string(), transactionId: z.string() }) },
-  'funds.withdrawn': { version: 1, aggregate: 'funds', description: 'A withdrawal was debited.', data: fundsEvent({ reference: z.string(), transactionId: z.string() }) },
+  'funds.deposited': {
+    version: 1,
+    aggregate: 'funds',
+    description: 'A deposit was credited; of a base asset, with the instrument it is a position in and its cost basis.',
+    data: fundsEvent({ reference: z.string(), transactionId: z.string(), instrument: movementInstrument.optional(), costBasis: depositCostSchema.optional() }),
+  },
+  'funds.withdrawn': {
+    version: 1,
+    aggregate: 'funds',
+    description: 'A withdrawal was debited; of a base asset, with the instrument it is a position in.',
+    data: fundsEvent({ reference: z.string(), transactionId: z.string(), instrument: movementInstrument.optional() }),
+  },
   'funds.locked': { version: 1, aggregate: 'funds', description: 'An order locked funds.', data: fundsEvent({ orderId: z.uuid() }) },
   'funds.released': {
     version: 1,
     aggregate: 'funds',
     description: 'Locked funds went back to available (price improvement, or what a closed order held).',
-    data: fundsEvent({ orderId: z.uuid(), reason: z.string() }),
+    // tradeId: released by a fill's settlement, whose funds.settled (next in the stream) carries it too.
+    data: fundsEvent({ orderId: z.uuid(), reason: z.string(), tradeId: z.string().optional() }),
+  },
+  'funds.settled': {
+    version: 1,
+    aggregate: 'funds',
+    description: "A fill settled: the trade, and every movement of the account's balances its ledger transaction made (the last funds event of the fill).",
+    data: fundsSettledSchema,
   },
   'trade.executed': { version: 1, aggregate: 'trades', description: 'One fill of an order: quantity at price, with its fee.', data: tradeExecutedSchema },
   'account.created': { version: 1, aggregate: 'account', description: 'An account was opened.', data: z.object({ accountId: z.uuid(), name: z.string() }) },

@@ -6,6 +6,7 @@
 import { dec, str, sum } from '../domain/decimal';
 import type { Posting } from '../domain/funds';
 import type { OrderFill, OrderSnapshot, OrderStatus } from '../domain/order';
+import type { EventData } from './catalogue';
 import { draft, eventIdFor, type EventDraft } from './outbox';
 
 export interface OrderChangeFacts {
@@ -67,36 +68,47 @@ export function orderChangeEvents(facts: OrderChangeFacts, key: string): EventDr
   // Secondary events are caused by the first one of the change.
   const primary = drafts.length > 0 ? eventIdFor(key, 0) : undefined;
 
-  if (fill && facts.instrument) {
-    drafts.push(
-      draft(
-        'trade.executed',
-        {
-        tradeId: fill.tradeId,
-        orderId: order.orderId,
-        accountId: order.accountId,
-        symbol: order.symbol,
-        side: order.side,
-        baseAsset: facts.instrument.baseAsset,
-        quoteAsset: facts.instrument.quoteAsset,
-        quantity: fill.quantity,
-        price: fill.price,
-        notional: str(dec(fill.quantity).times(dec(fill.price))),
-        fee: fill.fee,
-        feeAsset: fill.feeAsset,
-        executedAt: fill.at,
-        },
-        primary,
-      ),
-    );
-  }
+  const trade = fill && facts.instrument ? tradeOf(facts, fill, facts.instrument) : null;
+  if (trade) drafts.push(draft('trade.executed', trade, primary));
 
   for (const [asset, amount] of movedInto(facts.postings, 'LOCK', 'locked')) {
     drafts.push(draft('funds.locked', { accountId: order.accountId, asset, amount, orderId: order.orderId }, primary));
   }
   const reason = fill ? 'price improvement' : `order ${transition?.to.toLowerCase() ?? 'changed'}`;
   for (const [asset, amount] of movedInto(facts.postings, 'RELEASE', 'available')) {
-    drafts.push(draft('funds.released', { accountId: order.accountId, asset, amount, orderId: order.orderId, reason }, primary));
+    const released = { accountId: order.accountId, asset, amount, orderId: order.orderId, reason };
+    drafts.push(draft('funds.released', trade ? { ...released, tradeId: trade.tradeId } : released, primary));
   }
+  // Last: the whole settlement, so the funds stream alone holds every balance change of
+  // the account, one ledger transaction per event that changes anything.
+  if (trade) drafts.push(draft('funds.settled', { ...trade, movements: customerMovements(facts.postings) }, primary));
   return drafts;
+}
+
+function tradeOf(facts: OrderChangeFacts, fill: OrderFill, instrument: NonNullable<OrderChangeFacts['instrument']>): EventData<'trade.executed'> {
+  const { order } = facts;
+  return {
+    tradeId: fill.tradeId,
+    orderId: order.orderId,
+    accountId: order.accountId,
+    symbol: order.symbol,
+    side: order.side,
+    baseAsset: instrument.baseAsset,
+    quoteAsset: instrument.quoteAsset,
+    quantity: fill.quantity,
+    price: fill.price,
+    notional: str(dec(fill.quantity).times(dec(fill.price))),
+    fee: fill.fee,
+    feeAsset: fill.feeAsset,
+    executedAt: fill.at,
+  };
+}
+
+/** The customer's net movement per asset and bucket in one ledger transaction (assets in code order). */
+function customerMovements(postings: Posting[]): EventData<'funds.settled'>['movements'] {
+  const own = postings.filter((p) => p.book === 'customer');
+  return [...new Set(own.map((p) => p.asset))].sort().map((asset) => {
+    const bucket = (b: 'available' | 'locked') => str(sum(own.filter((p) => p.asset === asset && p.bucket === b).map((p) => dec(p.amount))));
+    return { asset, available: bucket('available'), locked: bucket('locked') };
+  });
 }

@@ -10,7 +10,7 @@
  * (`orders.*.<accountId>.>`).
  */
 import type { StreamSpec } from '../messaging/nats';
-import { Topology } from '../messaging/nats';
+import { nanos, Topology } from '../messaging/nats';
 import { CATALOGUE, type AggregateType, type EventType } from './catalogue';
 
 interface StreamEntry {
@@ -56,10 +56,37 @@ export function subjectFor(eventType: EventType, data: Record<string, unknown>):
   }
 }
 
-export function streamSpecs(t: Topology): StreamSpec[] {
-  return Object.values(STREAMS).map((s) => ({
+/** How long and how much each stream keeps (JetStream drops the oldest beyond either). */
+export interface StreamLimits {
+  eventsMaxAgeMs: number;
+  eventsMaxBytes: number;
+  deadLettersMaxAgeMs: number;
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** The configuration's defaults (config/index.ts). */
+export const DEFAULT_STREAM_LIMITS: StreamLimits = { eventsMaxAgeMs: 30 * DAY_MS, eventsMaxBytes: 1024 ** 3, deadLettersMaxAgeMs: 30 * DAY_MS };
+
+export function streamLimitsOf(config: { EVENT_STREAM_MAX_AGE_DAYS: number; EVENT_STREAM_MAX_BYTES: number; DEAD_LETTERS_MAX_AGE_DAYS: number }): StreamLimits {
+  return {
+    eventsMaxAgeMs: Math.round(config.EVENT_STREAM_MAX_AGE_DAYS * DAY_MS),
+    eventsMaxBytes: config.EVENT_STREAM_MAX_BYTES,
+    deadLettersMaxAgeMs: Math.round(config.DEAD_LETTERS_MAX_AGE_DAYS * DAY_MS),
+  };
+}
+
+/**
+ * Every stream with explicit limits: max_age and max_bytes (events older or beyond
+ * are dropped, oldest first), so a stream never grows without bound. A rebuild then
+ * starts from a projection snapshot, not from the first event (subscribers/framework.ts).
+ */
+export function streamSpecs(t: Topology, limits: StreamLimits = DEFAULT_STREAM_LIMITS): StreamSpec[] {
+  return Object.entries(STREAMS).map(([key, s]) => ({
     name: t.stream(s.name),
     subjects: s.subjects.map((subj) => t.subject(subj)),
     description: s.description,
+    max_age: nanos(key === 'deadLetters' ? limits.deadLettersMaxAgeMs : limits.eventsMaxAgeMs),
+    max_bytes: limits.eventsMaxBytes,
   }));
 }

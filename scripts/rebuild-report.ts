@@ -1,7 +1,9 @@
 /**
- * `npm run rebuild-report`: rebuilds the report subscriber's tables by replaying the
- * orders and trades streams from the start (see subscribers/report/rebuild.ts), prints
- * `{"replayed": n}` and exits. Running report subscribers may stay up meanwhile.
+ * `npm run rebuild-report [-- --from-start]`: rebuilds the report subscriber's tables
+ * from its latest snapshot and the orders and funds streams after it (or, with
+ * --from-start or without a snapshot, from the streams' first messages; see
+ * subscribers/report/rebuild.ts), prints `{"replayed": n, "snapshot": id}` and exits.
+ * Running report subscribers may stay up meanwhile.
  */
 import { loadConfig } from '../config';
 import { connectMessaging, Topology } from '../messaging/nats';
@@ -19,8 +21,9 @@ runMain(logger, async () => {
     await assertMigrated(orm);
     const messaging = await connectMessaging(config.NATS_URL, 'order-service-rebuild-report');
     try {
-      const result = await rebuildReport({ orm, messaging, topology: new Topology(config.EVENTS_PREFIX), logger });
-      process.stdout.write(`${JSON.stringify({ replayed: result.replayed })}\n`);
+      const fromStart = process.argv.includes('--from-start');
+      const result = await rebuildReport({ orm, messaging, topology: new Topology(config.EVENTS_PREFIX), logger }, { fromStart });
+      process.stdout.write(`${JSON.stringify(result)}\n`);
     } finally {
       await messaging.nc.drain();
     }

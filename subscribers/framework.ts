@@ -24,14 +24,20 @@ import { EventSchemaError, parseEvent, type EventEnvelope, type EventType } from
 import { STREAMS, type StreamKey } from '../events/streams';
 import { ensureConsumers, nanos, type ConsumerSpec, type Messaging, type Topology } from '../messaging/nats';
 import type { Orm } from '../persistence/orm';
+import { IsolationLevel } from '@mikro-orm/core';
 import {
   countFailure,
   forgetSubscriber,
   isProcessed,
+  latestSnapshot,
+  listPositions,
   lockAllPositions,
   lockAggregatePosition,
   recordProcessed,
+  restorePositions,
+  saveSnapshot,
   skipPast,
+  type SnapshotRecord,
 } from '../persistence/subscriber-state/repository';
 import type { Logger } from '../runtime/logger';
 import { backoffMs, sleep } from '../runtime/timing';
@@ -52,6 +58,10 @@ export interface SubscriberDefinition {
   handle(em: EntityManager, event: EventEnvelope, logger: Logger): Promise<void>;
   /** Empties the projection (for a rebuild), inside the rebuild's transaction. */
   reset?(em: EntityManager): Promise<void>;
+  /** The projection's rows as JSON, for a snapshot (read in the snapshot's one-snapshot transaction). */
+  snapshot?(em: EntityManager): Promise<unknown>;
+  /** Writes a snapshot's rows back into the emptied projection (the rebuild's transaction). */
+  restore?(em: EntityManager, state: unknown): Promise<void>;
   /** Background work the subscriber's process also runs (e.g. webhook delivery). */
   services?(deps: ServiceDeps): BackgroundService[];
   /** Failures before an event is dead-lettered (default 5). */
@@ -347,28 +357,80 @@ export class Subscriber {
   }
 
   /**
-   * Rebuilds the projection: empties it and the subscriber's bookkeeping, then
-   * replays every subscribed stream from its first message. A live copy of the
-   * subscriber may keep running: what it sees early is held back until the replay
-   * has caught up, and then recognised as processed.
+   * Takes a snapshot of the projection: first, per subscribed stream, its durable
+   * consumer's ack floor (every message up to it was acknowledged, so its effect had
+   * committed); then, in one REPEATABLE READ transaction, the projection's rows and the
+   * subscriber's positions. The snapshot therefore reflects at least every message up
+   * to each floor; messages after it that it also reflects are recognised on replay by
+   * the restored positions. Keeps the two latest.
    */
-  async rebuild(): Promise<{ replayed: number }> {
+  async takeSnapshot(): Promise<{ id: string; streamSequences: Record<string, number> }> {
+    const def = this.def;
+    if (!def.snapshot) throw new Error(`${def.name} does not take snapshots`);
+    const streamSequences: Record<string, number> = {};
+    for (const s of def.subscriptions) {
+      const info = await this.messaging.jsm.consumers.info(this.topology.stream(STREAMS[s.stream].name), consumerName(def.name, s.stream));
+      streamSequences[s.stream] = info.ack_floor.stream_seq;
+    }
+    const id = await this.orm.em.fork().transactional(
+      async (em) => {
+        const state = await (def.snapshot as NonNullable<SubscriberDefinition['snapshot']>)(em);
+        const positions = await listPositions(em, def.name);
+        return saveSnapshot(em, def.name, { streamSequences, positions, state });
+      },
+      { isolationLevel: IsolationLevel.REPEATABLE_READ },
+    );
+    this.logger.info({ subscriber: def.name, snapshot: id, streamSequences }, 'projection snapshot taken');
+    return { id, streamSequences };
+  }
+
+  /**
+   * Rebuilds the projection: empties it and the subscriber's bookkeeping, puts back the
+   * latest snapshot (unless `fromStart`, or there is none), then replays every
+   * subscribed stream from the first message after the snapshot (or from its first
+   * message). Streams keep events for a limited time (max_age, max_bytes), so a rebuild
+   * from the start works only while they still hold every event; from a snapshot, while
+   * they hold what followed it (else it refuses before emptying anything, naming the
+   * gap). A live copy of the
+   * subscriber may keep running: what it sees early is held back until the replay has
+   * caught up, and then recognised as processed.
+   */
+  async rebuild(options: { fromStart?: boolean } = {}): Promise<{ replayed: number; snapshot: string | null }> {
     const name = this.def.name;
+    const def = this.def;
+    const snapshot: SnapshotRecord | null = options.fromStart || !def.restore ? null : await latestSnapshot(this.orm.em.fork(), name);
+    // Before anything is emptied: every stream must still hold what the replay needs.
+    for (const s of def.subscriptions) {
+      const stream = this.topology.stream(STREAMS[s.stream].name);
+      const after = snapshot?.streamSequences[s.stream] ?? 0;
+      const { state } = await this.messaging.jsm.streams.info(stream);
+      if (state.first_seq > after + 1) {
+        throw new Error(
+          `rebuild of ${name} refused: stream ${stream} now starts at ${state.first_seq}, but the replay needs it from ${after + 1} ` +
+            `(${snapshot ? `snapshot ${snapshot.id}` : 'no snapshot'}); the messages in between are gone (max_age / max_bytes)`,
+        );
+      }
+    }
     await this.orm.em.fork().transactional(async (em) => {
       // Lock order: a live copy locks its aggregate's position row, then writes the
       // projection; so does this, first taking every position row of the subscriber
       // (a live copy mid-event finishes first), so the two can never deadlock.
       await lockAllPositions(em, name);
-      await this.def.reset?.(em);
+      await def.reset?.(em);
       await forgetSubscriber(em, name);
+      if (snapshot) {
+        await (def.restore as NonNullable<SubscriberDefinition['restore']>)(em, snapshot.state);
+        await restorePositions(em, name, snapshot.positions);
+      }
     });
     let replayed = 0;
-    for (const s of this.def.subscriptions) {
+    for (const s of def.subscriptions) {
       const stream = this.topology.stream(STREAMS[s.stream].name);
+      const after = snapshot?.streamSequences[s.stream] ?? 0;
       const consumer = await this.messaging.js.consumers.get(stream, {
         // A string (not an array): one filter subject, which NATS 2.9 supports.
         filter_subjects: this.topology.subject(s.filterSubject ?? STREAMS[s.stream].subjects[0]),
-        deliver_policy: DeliverPolicy.All,
+        ...(after > 0 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: after + 1 } : { deliver_policy: DeliverPolicy.All }),
       });
       // Replays what the stream holds now; events published meanwhile reach the live consumer.
       if ((await consumer.info()).num_pending === 0) continue;
@@ -383,6 +445,6 @@ export class Subscriber {
         await messages.close();
       }
     }
-    return { replayed };
+    return { replayed, snapshot: snapshot?.id ?? null };
   }
 }

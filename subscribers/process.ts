@@ -7,6 +7,7 @@
 import { openMessaging, Topology } from '../messaging/nats';
 import { openDatabase } from '../persistence/orm';
 import { runProcess } from '../runtime/process';
+import { Pump } from '../runtime/pump';
 import { Subscriber, type SubscriberDefinition } from './framework';
 
 export function runSubscriberProcess(def: SubscriberDefinition): void {
@@ -20,6 +21,17 @@ export function runSubscriberProcess(def: SubscriberDefinition): void {
     const subscriber = new Subscriber(def, orm, nats, new Topology(config.EVENTS_PREFIX), logger, { ackWaitMs: config.SUBSCRIBER_ACK_WAIT_MS });
     await subscriber.start();
     lifecycle.onShutdown('subscriber', () => subscriber.stop());
+    if (def.snapshot) {
+      // Every copy snapshots (the two latest are kept): a rebuild starts from the latest.
+      const snapshots = new Pump(
+        async () => {
+          await subscriber.takeSnapshot();
+        },
+        (err) => logger.error({ err, subscriber: def.name }, 'projection snapshot failed; tried again next interval'),
+      );
+      snapshots.start(config.SNAPSHOT_INTERVAL_MINUTES * 60_000);
+      lifecycle.onShutdown('snapshots', () => snapshots.stop());
+    }
     logger.info({ subscriber: def.name }, 'subscriber running');
   });
 }

@@ -11,7 +11,7 @@ import { authenticate } from '../authentication';
 import { requireOperator } from '../authorization';
 import type { ApiDeps, AppContext, AppState } from '../context';
 import { Problem } from '../problem';
-import { tickBody } from '../schemas';
+import { tickBody, venueRulesBody } from '../schemas';
 import { parse } from '../validate';
 
 export function marketRoutes(deps: ApiDeps, venue: SimulatedVenue): Router<AppState, AppContext> {
@@ -34,6 +34,19 @@ export function marketRoutes(deps: ApiDeps, venue: SimulatedVenue): Router<AppSt
     const tick = await venue.lastTick(ctx.params.symbol);
     if (!tick) throw Problem.notFound(`a tick for ${ctx.params.symbol}`);
     ctx.body = { symbol: ctx.params.symbol, ...tick };
+  });
+
+  // The venue's refusals on the real path: refuse cancels, reject submissions (operator).
+  router.put('/market/rules/:symbol', async (ctx) => {
+    requireOperator(await authenticate(ctx, deps.config.OPERATOR_API_KEY));
+    const body = parse(venueRulesBody, ctx.request.body);
+    if (!(await findInstrument(ctx.state.em, ctx.params.symbol))) throw Problem.notFound(`instrument ${ctx.params.symbol}`);
+    ctx.body = { symbol: ctx.params.symbol, ...(await venue.setRules(ctx.params.symbol, body)) };
+  });
+
+  router.get('/market/rules/:symbol', async (ctx) => {
+    requireOperator(await authenticate(ctx, deps.config.OPERATOR_API_KEY));
+    ctx.body = { symbol: ctx.params.symbol, ...(await venue.rules(ctx.params.symbol)) };
   });
 
   return router;

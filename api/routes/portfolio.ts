@@ -1,7 +1,7 @@
 /**
  * GET /accounts/:id/portfolio: the account's cash per asset and positions per symbol,
- * from the portfolio subscriber's projection (eventually consistent with the ledger:
- * it lags the events by the subscriber's processing time).
+ * from the portfolio subscriber's projection: the ledger as of `asOf` (it lags the
+ * events by the subscriber's processing time), positions marked to the venue's market price.
  */
 import Router from '@koa/router';
 import { getPortfolio } from '../../subscribers/portfolio/store';
@@ -12,7 +12,7 @@ export function portfolioRoutes(deps: ApiDeps): Router<AppState, AppContext> {
   const router = new Router<AppState, AppContext>();
 
   router.get('/accounts/:id/portfolio', async (ctx) => {
-    ctx.body = await getPortfolio(ctx.state.em, await accountFromPath(ctx, deps.config.OPERATOR_API_KEY));
+    ctx.body = await getPortfolio(ctx.state.em, await accountFromPath(ctx, deps.config.OPERATOR_API_KEY), deps.venue);
   });
 
   return router;

@@ -17,7 +17,9 @@ import { Migration20261124000003_portfolio } from './Migration20261124000003_por
 import { Migration20261124000004_notifications } from './Migration20261124000004_notifications';
 import { Migration20261124000005_reports } from './Migration20261124000005_reports';
 import { Migration20261129000006_outbox_cursors } from './Migration20261129000006_outbox_cursors';
-import { Migration20261129000008_outbox_set_aside } from './Migration20261129000008_outbox_set_aside';
+import { Migration20261130000007_positions_from_every_movement } from './Migration20261130000007_positions_from_every_movement';
+import { Migration20261130000008_retention } from './Migration20261130000008_retention';
+import { Migration20261130000009_outbox_set_aside } from './Migration20261130000009_outbox_set_aside';
 
 export const migrations: MigrationObject[] = [
   { name: 'Migration20261124000001_core', class: Migration20261124000001_core },
@@ -26,5 +28,7 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261124000004_notifications', class: Migration20261124000004_notifications },
   { name: 'Migration20261124000005_reports', class: Migration20261124000005_reports },
   { name: 'Migration20261129000006_outbox_cursors', class: Migration20261129000006_outbox_cursors },
-  { name: 'Migration20261129000008_outbox_set_aside', class: Migration20261129000008_outbox_set_aside },
+  { name: 'Migration20261130000007_positions_from_every_movement', class: Migration20261130000007_positions_from_every_movement },
+  { name: 'Migration20261130000008_retention', class: Migration20261130000008_retention },
+  { name: 'Migration20261130000009_outbox_set_aside', class: Migration20261130000009_outbox_set_aside },
 ];

@@ -193,3 +193,15 @@ export async function retrySetAside(em: EntityManager, ids: string[] | 'all'): P
   const where = ids === 'all' ? { setAsideAt: { $ne: null } } : { id: { $in: ids }, setAsideAt: { $ne: null } };
   return em.nativeUpdate(OutboxEvent, where, { setAsideAt: null, publishAttempts: 0 });
 }
+
+/** Deletes up to `limit` published outbox rows published before `before` (the retention job). Never an unpublished one. */
+export async function prunePublishedOutbox(em: EntityManager, before: Date, limit: number): Promise<number> {
+  const rows = await sql<{ n: number }>(
+    em,
+    `with gone as (
+       delete from outbox where id in (select id from outbox where published_at is not null and published_at < :before order by id limit :limit) returning 1)
+     select count(*)::int as n from gone`,
+    { before: before.toISOString(), limit },
+  );
+  return rows[0].n;
+}

@@ -29,3 +29,9 @@ export async function listInstruments(em: EntityManager): Promise<Instrument[]> 
 export async function findAsset(em: EntityManager, code: string): Promise<Asset | null> {
   return em.findOne(Asset, { code });
 }
+
+/** The instrument an asset is the base asset of (the first by symbol, if several), or null for a quote-only asset. */
+export async function findInstrumentOfBase(em: EntityManager, asset: string): Promise<Instrument | null> {
+  const row = await em.findOne(InstrumentRow, { baseAsset: asset }, { orderBy: { symbol: 'asc' } });
+  return row ? toInstrument(row) : null;
+}

@@ -1,7 +1,7 @@
 /**
  * What the subscriber runner (subscribers/framework.ts) keeps per subscriber
  * (migration 002): the events it processed, its position in each aggregate, and how
- * often an event failed before it is dead-lettered.
+ * often an event failed before it is dead-lettered; and its projection's snapshots (008).
  */
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
 
@@ -44,4 +44,20 @@ export const SubscriberFailure = defineEntity({
 });
 export type SubscriberFailure = InferEntity<typeof SubscriberFailure>;
 
-export const subscriberStateEntities = [ProcessedEvent, SubscriberPosition, SubscriberFailure];
+/** A projection's state at a moment, and how far into each stream it reflects (migration 008). */
+export const ProjectionSnapshot = defineEntity({
+  name: 'ProjectionSnapshot',
+  tableName: 'projection_snapshots',
+  properties: {
+    id: p.bigint('string').primary().autoincrement(),
+    subscriber: p.text(),
+    takenAt: p.datetime().defaultRaw('now()'),
+    /** Per subscribed stream (its key in events/streams.ts): every message up to this sequence is reflected. */
+    streamSequences: p.json<Record<string, number>>(),
+    positions: p.json<{ aggregateType: string; aggregateId: string; lastSequence: number }[]>(),
+    state: p.json<unknown>(),
+  },
+});
+export type ProjectionSnapshot = InferEntity<typeof ProjectionSnapshot>;
+
+export const subscriberStateEntities = [ProcessedEvent, SubscriberPosition, SubscriberFailure, ProjectionSnapshot];

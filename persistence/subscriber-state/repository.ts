@@ -10,7 +10,7 @@
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { dbNow, sql } from '../sql';
-import { ProcessedEvent, SubscriberFailure, SubscriberPosition } from './entities';
+import { ProcessedEvent, ProjectionSnapshot, SubscriberFailure, SubscriberPosition } from './entities';
 
 export interface AggregateOf {
   eventId: string;
@@ -98,4 +98,64 @@ export async function forgetSubscriber(em: EntityManager, subscriber: string): P
   await em.nativeDelete(ProcessedEvent, { subscriber });
   await em.nativeDelete(SubscriberPosition, { subscriber });
   await em.nativeDelete(SubscriberFailure, { subscriber });
+}
+
+// --- snapshots and retention -------------------------------------------------------
+
+export interface SnapshotRecord {
+  id: string;
+  takenAt: Date;
+  streamSequences: Record<string, number>;
+  positions: { aggregateType: string; aggregateId: string; lastSequence: number }[];
+  state: unknown;
+}
+
+/** Every position of the subscriber (for a snapshot). */
+export async function listPositions(em: EntityManager, subscriber: string): Promise<SnapshotRecord['positions']> {
+  const rows = await em.find(SubscriberPosition, { subscriber }, { orderBy: { aggregateType: 'asc', aggregateId: 'asc' }, disableIdentityMap: true });
+  return rows.map((r) => ({ aggregateType: r.aggregateType, aggregateId: r.aggregateId, lastSequence: r.lastSequence }));
+}
+
+/** Puts a snapshot's positions back (after forgetSubscriber, in the rebuild's transaction). */
+export async function restorePositions(em: EntityManager, subscriber: string, positions: SnapshotRecord['positions']): Promise<void> {
+  if (positions.length === 0) return;
+  await sql(
+    em,
+    `insert into subscriber_positions (subscriber, aggregate_type, aggregate_id, last_sequence)
+     select :subscriber, p."aggregateType", p."aggregateId", p."lastSequence"
+     from jsonb_to_recordset(:positions::jsonb) as p("aggregateType" text, "aggregateId" text, "lastSequence" integer)`,
+    { subscriber, positions: JSON.stringify(positions) },
+  );
+}
+
+/** Stores a snapshot and keeps only the subscriber's `keep` latest. Returns its id. */
+export async function saveSnapshot(em: EntityManager, subscriber: string, s: Omit<SnapshotRecord, 'id' | 'takenAt'>, keep = 2): Promise<string> {
+  const id = (await em.insert(ProjectionSnapshot, { subscriber, streamSequences: s.streamSequences, positions: s.positions, state: s.state })) as string;
+  await sql(
+    em,
+    `delete from projection_snapshots where subscriber = :subscriber and id not in (
+       select id from projection_snapshots where subscriber = :subscriber order by id desc limit :keep)`,
+    { subscriber, keep },
+  );
+  return String(id);
+}
+
+export async function latestSnapshot(em: EntityManager, subscriber: string): Promise<SnapshotRecord | null> {
+  const row = await em.findOne(ProjectionSnapshot, { subscriber }, { orderBy: { id: 'desc' }, disableIdentityMap: true });
+  return row ? { id: row.id, takenAt: row.takenAt, streamSequences: row.streamSequences, positions: row.positions, state: row.state } : null;
+}
+
+/**
+ * Deletes up to `limit` processed-event records older than `before` (the retention
+ * job; `before` is already past what idempotency needs, domain/retention.ts).
+ */
+export async function pruneProcessedEvents(em: EntityManager, before: Date, limit: number): Promise<number> {
+  const rows = await sql<{ n: number }>(
+    em,
+    `with gone as (
+       delete from processed_events where ctid in (select ctid from processed_events where processed_at < :before limit :limit) returning 1)
+     select count(*)::int as n from gone`,
+    { before: before.toISOString(), limit },
+  );
+  return rows[0].n;
 }

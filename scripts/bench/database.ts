@@ -5,10 +5,11 @@
  * until every subscriber had applied them. Times are the database's own clock on
  * both ends, so the client's clock never enters a figure.
  *
- * A fill reaches the subscribers as two events committed together: `order.filled`
- * (stream ORDERS: notification, report) and `trade.executed` (stream TRADES:
- * portfolio, report), plus `funds.released` for a price improvement (FUNDS:
- * portfolio). The portfolio applies a fill when it applies its `trade.executed`.
+ * A fill reaches the subscribers as events committed together: `order.filled`
+ * (stream ORDERS: notification, report), `trade.executed` (stream TRADES: no
+ * subscriber of ours), `funds.released` for a price improvement and `funds.settled`
+ * (stream FUNDS: portfolio, report). The portfolio applies a fill when it applies its
+ * `funds.settled`.
  */
 import { Client } from 'pg';
 import { STREAM_OF_AGGREGATE } from '../../events/streams';
@@ -67,7 +68,7 @@ export class BenchDatabase {
     return rows[0].t;
   }
 
-  /** How many of these fills (by trade id; their trade.executed committed after `since`) the portfolio subscriber applied. */
+  /** How many of these fills (by trade id; their funds.settled committed after `since`) the portfolio subscriber applied. */
   async countFillsApplied(tradeIds: readonly string[], since: string): Promise<number> {
     const { rows } = await this.client.query<{ n: string }>(`select count(*) as n ${PORTFOLIO_FILLS}`, [tradeIds, since]);
     return Number(rows[0].n);
@@ -154,10 +155,10 @@ export class BenchDatabase {
   }
 }
 
-/** The portfolio's applied trade.executed rows of the trades $1, committed after $2. */
+/** The portfolio's applied funds.settled rows of the trades $1, committed after $2. */
 const PORTFOLIO_FILLS = `from processed_events pe join outbox o on o.event_id = pe.event_id
-  where pe.subscriber = 'portfolio' and pe.event_type = 'trade.executed'
-    and o.event_type = 'trade.executed' and o.created_at >= $2::timestamptz and o.envelope->'data'->>'tradeId' = any($1::text[])`;
+  where pe.subscriber = 'portfolio' and pe.event_type = 'funds.settled'
+    and o.event_type = 'funds.settled' and o.created_at >= $2::timestamptz and o.envelope->'data'->>'tradeId' = any($1::text[])`;
 
 /** (aggregate type, subscriber) pairs, passed as JSON in $1. */
 const EXPECTED_CTE = `with expected as (

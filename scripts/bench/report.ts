@@ -61,7 +61,7 @@ export function summaryText(r: BenchResult, resultsDir: string | null): string {
   lines.push('event lag, outbox commit -> every subscriber applied it');
   if (p.eventLag) {
     lines.push(lag('per event (to the last subscriber of its stream)', p.eventLag.perEvent));
-    lines.push(lag('per fill (order.filled, trade.executed, funds.released -> portfolio, notification, report)', p.eventLag.perFill));
+    lines.push(lag('per fill (order.filled and the events it caused -> portfolio, notification, report)', p.eventLag.perFill));
   } else lines.push('  n/a without --database-url');
   lines.push('');
   if ('skipped' in r.memory) lines.push(`memory: n/a (${r.memory.skipped})`);

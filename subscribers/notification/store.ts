@@ -259,3 +259,16 @@ export async function recordFinished(em: EntityManager, outcome: AttemptOutcome,
     { status, statusCode: outcome.statusCode, error: outcome.error, id: outcome.id, attempt: outcome.attempt },
   );
 }
+
+/** Deletes up to `limit` delivered notifications delivered before `before` (the retention job). Pending and failed ones stay. */
+export async function pruneDeliveredNotifications(em: EntityManager, before: Date, limit: number): Promise<number> {
+  const rows = await sql<{ n: number }>(
+    em,
+    `with gone as (
+       delete from notifications where id in (
+         select id from notifications where status = 'DELIVERED' and delivered_at < :before order by delivered_at limit :limit) returning 1)
+     select count(*)::int as n from gone`,
+    { before: before.toISOString(), limit },
+  );
+  return rows[0].n;
+}

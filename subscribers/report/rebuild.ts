@@ -1,6 +1,7 @@
 /**
- * Rebuilds the report from the event streams: empties its tables and its bookkeeping
- * and replays the orders and trades streams from the start (Subscriber.rebuild).
+ * Rebuilds the report from its latest snapshot and the event streams after it (or
+ * from the streams' start): empties its tables and its bookkeeping, puts the snapshot
+ * back, and replays the orders and funds streams (Subscriber.rebuild).
  * Shared by `npm run rebuild-report` (scripts/rebuild-report.ts) and the tests, so
  * the tests exercise the command's own path. Live copies of the subscriber may keep
  * running meanwhile.
@@ -18,10 +19,10 @@ export interface RebuildDeps {
   logger: Logger;
 }
 
-export async function rebuildReport(deps: RebuildDeps): Promise<{ replayed: number }> {
+export async function rebuildReport(deps: RebuildDeps, options: { fromStart?: boolean } = {}): Promise<{ replayed: number; snapshot: string | null }> {
   const subscriber = new Subscriber(reportSubscriber, deps.orm, deps.messaging, deps.topology, deps.logger);
   const started = Date.now();
-  const result = await subscriber.rebuild();
-  deps.logger.info({ subscriber: reportSubscriber.name, replayed: result.replayed, ms: Date.now() - started }, 'report rebuilt');
+  const result = await subscriber.rebuild(options);
+  deps.logger.info({ subscriber: reportSubscriber.name, replayed: result.replayed, snapshot: result.snapshot, ms: Date.now() - started }, 'report rebuilt');
   return result;
 }

@@ -56,14 +56,18 @@ export interface SymbolDayChange {
   sellNotional: Decimal;
   fees: Decimal;
   realizedPnl: Decimal;
+  depositQuantity: Decimal;
+  withdrawalQuantity: Decimal;
 }
 
-/** Adds one trade to its account's day in its symbol. */
+/** Adds one trade, deposit or withdrawal to its account's day in its symbol. */
 export async function addToSymbolDay(em: EntityManager, c: SymbolDayChange): Promise<void> {
   await sql(
     em,
-    `insert into report_symbol_days (account_id, day, symbol, quote_asset, buy_quantity, sell_quantity, buy_notional, sell_notional, fees, realized_pnl, trades)
-     values (:accountId, :day, :symbol, :quoteAsset, :buyQuantity, :sellQuantity, :buyNotional, :sellNotional, :fees, :realizedPnl, 1)
+    `insert into report_symbol_days (account_id, day, symbol, quote_asset, buy_quantity, sell_quantity, buy_notional, sell_notional, fees, realized_pnl,
+       deposit_quantity, withdrawal_quantity, trades)
+     values (:accountId, :day, :symbol, :quoteAsset, :buyQuantity, :sellQuantity, :buyNotional, :sellNotional, :fees, :realizedPnl,
+       :depositQuantity, :withdrawalQuantity, :trades)
      on conflict (account_id, day, symbol) do update set
        buy_quantity = report_symbol_days.buy_quantity + excluded.buy_quantity,
        sell_quantity = report_symbol_days.sell_quantity + excluded.sell_quantity,
@@ -71,7 +75,9 @@ export async function addToSymbolDay(em: EntityManager, c: SymbolDayChange): Pro
        sell_notional = report_symbol_days.sell_notional + excluded.sell_notional,
        fees = report_symbol_days.fees + excluded.fees,
        realized_pnl = report_symbol_days.realized_pnl + excluded.realized_pnl,
-       trades = report_symbol_days.trades + 1`,
+       deposit_quantity = report_symbol_days.deposit_quantity + excluded.deposit_quantity,
+       withdrawal_quantity = report_symbol_days.withdrawal_quantity + excluded.withdrawal_quantity,
+       trades = report_symbol_days.trades + excluded.trades`,
     {
       accountId: c.accountId,
       day: c.day,
@@ -83,8 +89,46 @@ export async function addToSymbolDay(em: EntityManager, c: SymbolDayChange): Pro
       sellNotional: str(c.sellNotional),
       fees: str(c.fees),
       realizedPnl: str(c.realizedPnl),
+      depositQuantity: str(c.depositQuantity),
+      withdrawalQuantity: str(c.withdrawalQuantity),
+      // A deposit or withdrawal is no trade.
+      trades: c.buyQuantity.isZero() && c.sellQuantity.isZero() ? 0 : 1,
     },
   );
+}
+
+/** The report's rows, numerics as text (exact), for a snapshot (subscribers/framework.ts). */
+export interface ReportSnapshotState {
+  outcomes: unknown[];
+  symbolDays: unknown[];
+  positions: unknown[];
+}
+
+export async function snapshotReport(em: EntityManager): Promise<ReportSnapshotState> {
+  const [row] = await sql<{ state: ReportSnapshotState }>(
+    em,
+    `select json_build_object(
+       'outcomes', coalesce((select json_agg(o) from report_order_outcomes o), '[]'),
+       'symbolDays', coalesce((select json_agg(d) from (
+          select account_id, day, symbol, quote_asset, buy_quantity::text as buy_quantity, sell_quantity::text as sell_quantity,
+                 buy_notional::text as buy_notional, sell_notional::text as sell_notional, fees::text as fees,
+                 realized_pnl::text as realized_pnl, trades, deposit_quantity::text as deposit_quantity,
+                 withdrawal_quantity::text as withdrawal_quantity from report_symbol_days) d), '[]'),
+       'positions', coalesce((select json_agg(p) from (
+          select account_id, symbol, net_quantity::text as net_quantity, average_cost::text as average_cost from report_positions) p), '[]')) as state`,
+  );
+  return row.state;
+}
+
+/** Puts a snapshot's rows back into the emptied report. */
+export async function restoreReport(em: EntityManager, state: ReportSnapshotState): Promise<void> {
+  for (const [table, rows] of [
+    ['report_order_outcomes', state.outcomes],
+    ['report_symbol_days', state.symbolDays],
+    ['report_positions', state.positions],
+  ] as const) {
+    await sql(em, `insert into ${table} select * from json_populate_recordset(null::${table}, :rows::json)`, { rows: JSON.stringify(rows) });
+  }
 }
 
 /** Empties the report (a rebuild replays it). */
@@ -101,6 +145,9 @@ export interface SymbolDay {
   sellNotional: string;
   fees: string;
   realizedPnl: string;
+  /** Base asset deposited and withdrawn (not traded) that day. */
+  depositQuantity: string;
+  withdrawalQuantity: string;
   trades: number;
 }
 
@@ -122,6 +169,8 @@ interface SymbolDayRow {
   sell_notional: string;
   fees: string;
   realized_pnl: string;
+  deposit_quantity: string;
+  withdrawal_quantity: string;
   trades: number;
 }
 
@@ -137,7 +186,7 @@ export async function dailyReport(em: EntityManager, accountId: string, date: st
 
   const rows = await sql<SymbolDayRow>(
     em,
-    `select symbol, quote_asset, buy_quantity, sell_quantity, buy_notional, sell_notional, fees, realized_pnl, trades
+    `select symbol, quote_asset, buy_quantity, sell_quantity, buy_notional, sell_notional, fees, realized_pnl, deposit_quantity, withdrawal_quantity, trades
      from report_symbol_days where account_id = :accountId and day = :day::date order by symbol`,
     { accountId, day: date },
   );
@@ -150,6 +199,8 @@ export async function dailyReport(em: EntityManager, accountId: string, date: st
     sellNotional: str(r.sell_notional),
     fees: str(r.fees),
     realizedPnl: str(r.realized_pnl),
+    depositQuantity: str(r.deposit_quantity),
+    withdrawalQuantity: str(r.withdrawal_quantity),
     trades: Number(r.trades),
   }));
 

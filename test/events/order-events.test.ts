@@ -69,14 +69,25 @@ describe('order events', () => {
       }),
     ]);
 
-    const funds = await eventually(() => streamEvents(p, 'funds', `funds.*.${account}`), (e) => e.length >= 4);
+    const funds = await eventually(() => streamEvents(p, 'funds', `funds.*.${account}`), (e) => e.length >= 5);
     expect(funds.map((f) => [f.event.eventType, f.event.sequence, (f.event.data as any).amount])).toEqual([
       ['funds.deposited', 1, '1000'],
       ['funds.locked', 2, '200.2'],
       ['funds.released', 3, '0.5005'], // price improvement on the fill: 0.5 x (100 - 99) x 1.001
-      ['funds.released', 4, '150.15'], // what the cancelled order still held
+      ['funds.settled', 4, undefined], // the fill's whole settlement, last of its ledger transaction
+      ['funds.released', 5, '150.15'], // what the cancelled order still held
     ]);
-    expect((funds[3].event.data as any).reason).toBe('order cancelled');
+    expect((funds[2].event.data as any).tradeId).toBe(partial.data.fill.tradeId);
+    expect(funds[3].event.data).toEqual({
+      ...(trades[0].event.data as object),
+      // 49.5 + 0.0495 consumed and 0.5005 released from the 50.05 locked for 0.5; 0.5 of the base credited
+      movements: [
+        { asset: (trades[0].event.data as any).baseAsset, available: '0.5', locked: '0' },
+        { asset: 'USD', available: '0.5005', locked: '-50.05' },
+      ].sort((x, y) => (x.asset < y.asset ? -1 : 1)),
+    });
+    expect((funds[4].event.data as any).reason).toBe('order cancelled');
+    expect((funds[4].event.data as any).tradeId).toBeUndefined();
   });
 
   it('a rejected order and a FOK kill', async () => {

@@ -124,8 +124,8 @@ describe('the simulated venue has a schema history of its own', () => {
     const core = await fresh.orm.em.fork().execute<{ name: string }[]>('select name from mikro_orm_migrations');
     expect(core.map((m) => m.name).filter((n) => /venue/i.test(n))).toEqual([]);
 
-    expect(await migrateSimulatedVenue(fresh.url)).toEqual(['Migration20261130000001_venue_book', 'Migration20261130000002_closed_order_ids']);
-    expect(await tables(fresh.orm, 'venue%')).toEqual(['venue_closed_order_ids', 'venue_fills', 'venue_migrations', 'venue_orders', 'venue_ticks']);
+    expect(await migrateSimulatedVenue(fresh.url)).toEqual(['Migration20261130000001_venue_book', 'Migration20261130000002_venue_rules', 'Migration20261130000003_closed_order_ids']);
+    expect(await tables(fresh.orm, 'venue%')).toEqual(['venue_closed_order_ids', 'venue_fills', 'venue_migrations', 'venue_orders', 'venue_rules', 'venue_ticks']);
     expect(await migrateSimulatedVenue(fresh.url)).toEqual([]);
   });
 
@@ -149,7 +149,7 @@ describe('the simulated venue has a schema history of its own', () => {
         [TRADE, RESTING],
       );
 
-      expect(await migrateSimulatedVenue(old.url)).toEqual(['Migration20261130000001_venue_book', 'Migration20261130000002_closed_order_ids']);
+      expect(await migrateSimulatedVenue(old.url)).toEqual(['Migration20261130000001_venue_book', 'Migration20261130000002_venue_rules', 'Migration20261130000003_closed_order_ids']);
 
       expect(await em.execute('select symbol, price::text, liquidity_remaining::text, seq::int from venue_ticks')).toEqual([
         { symbol: 'BTC-USD', price: '20000.000000000000000000', liquidity_remaining: '0.500000000000000000', seq: 7 },

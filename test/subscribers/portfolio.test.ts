@@ -46,7 +46,9 @@ function matches(actual: unknown, expected: unknown): boolean {
 }
 
 /** Waits (up to 20 s) for the account's portfolio to be exactly `expected`, then asserts it (showing the diff). */
-async function expectPortfolio(accountId: string, expected: unknown): Promise<void> {
+async function expectPortfolio(accountId: string, expectedFields: Record<string, unknown>): Promise<void> {
+  // What the answer reflects and the equity are checked where a test states them.
+  const expected = { asOf: expect.objectContaining({ sequence: expect.any(Number) }), equity: expect.any(Object), ...expectedFields };
   const deadline = Date.now() + 20_000;
   let body = (await getPortfolio(accountId)).body;
   while (!matches(body, expected) && Date.now() < deadline) {
@@ -105,9 +107,11 @@ describe('portfolio positions equal what the ledger implies after every scenario
           quoteAsset: 'USD',
           netQuantity: '1.5',
           averageCost: '98.34825',
+          costSource: 'trades',
           realizedPnl: '3.273375',
           fees: '0.249', // 0.0495 + 0.147 + 0.0525
-          lastPrice: '105',
+          marketPrice: '105',
+          marketPriceAt: expect.any(String),
           unrealizedPnl: '9.977625', // 1.5 x (105 - 98.34825) = 1.5 x 6.65175
         },
       ],
@@ -147,9 +151,11 @@ describe('portfolio positions equal what the ledger implies after every scenario
           quoteAsset: 'USD',
           netQuantity: '1.5',
           averageCost: '100.1', // (200 + 0.2) / 2
+          costSource: 'trades',
           realizedPnl: '-0.1', // 0.5 x (100 - 100.1) - 0.05
           fees: '0.25',
-          lastPrice: '100',
+          marketPrice: '100',
+          marketPriceAt: expect.any(String),
           unrealizedPnl: '-0.15', // 1.5 x (100 - 100.1)
         },
       ],
@@ -178,9 +184,11 @@ describe('portfolio positions equal what the ledger implies after every scenario
           quoteAsset: 'USD',
           netQuantity: '0.4',
           averageCost: '100.1', // (40 + 0.04) / 0.4
+          costSource: 'trades',
           realizedPnl: '0',
           fees: '0.04',
-          lastPrice: '100',
+          marketPrice: '100',
+          marketPriceAt: expect.any(String),
           unrealizedPnl: '-0.04',
         },
       ],
@@ -189,9 +197,10 @@ describe('portfolio positions equal what the ledger implies after every scenario
     await expectLedgerInvariants(h, a);
   });
 
-  it('a GTD SELL of deposited base, partially filled then expired: a short position', async () => {
+  it('a GTD SELL of deposited base, partially filled then expired: a long position valued at the market price of the deposit', async () => {
     const { symbol, base } = await newInstrument(h, { feeRate: '0.001' });
-    // The base was deposited, not bought: the portfolio holds no position in it until a trade.
+    await tick(h, symbol, '90');
+    // Deposited with no cost basis declared: valued at the market price then (90), and marked as such.
     const a = await fundedAccount(h, { [base]: '3' });
     const expireAt = new Date(Date.now() + 4_000).toISOString();
     const o = await place(h, a, { symbol, side: 'SELL', quantity: '2', limitPrice: '100', timeInForce: 'GTD', expireAt });
@@ -210,33 +219,35 @@ describe('portfolio positions equal what the ledger implies after every scenario
           symbol,
           baseAsset: base,
           quoteAsset: 'USD',
-          netQuantity: '-0.5', // a short opened at the trade price
-          averageCost: '99.9', // its fee lowers the entry: (0.5 x 100 - 0.05) / 0.5
-          realizedPnl: '0',
+          netQuantity: '2.5', // long: what the account holds, not a short
+          averageCost: '90',
+          costSource: 'market',
+          realizedPnl: '4.95', // 0.5 x (100 - 90) - 0.05
           fees: '0.05',
-          lastPrice: '100',
-          unrealizedPnl: '-0.05', // -0.5 x (100 - 99.9)
+          marketPrice: '100',
+          marketPriceAt: expect.any(String),
+          unrealizedPnl: '25', // 2.5 x (100 - 90)
         },
       ],
+      equity: { USD: '299.95' }, // 49.95 + 2.5 x 100
     });
     await expectPortfolioMatchesLedger(h, a);
     await expectLedgerInvariants(h, a);
   });
 
-  it('selling more than was bought opens a short; buying more than the short flips it long; back to flat', async () => {
+  it('a declared cost basis, a BUY, selling more than was bought, a withdrawal, a deposit at market, back to flat', async () => {
     const { symbol, base } = await newInstrument(h, { feeRate: '0.001' });
-    const a = await fundedAccount(h, { USD: '1000', [base]: '1' });
-
     await tick(h, symbol, '100');
+    const a = await fundedAccount(h, { USD: '1000' });
+    await deposit(h.orm.em.fork(), { accountId: a, asset: base, amount: '1', reference: 'in-1', costBasis: '80' }, ctx(), h.venue);
     const b1 = await place(h, a, { symbol, side: 'BUY', quantity: '1', limitPrice: '100' });
     expect(b1.status).toBe('FILLED');
-    // long 1 @ (100 + 0.1) / 1 = 100.1
+    // long 2 @ (1 x 80 + 100 + 0.1) / 2 = 90.05
 
     await tick(h, symbol, '110');
     const s1 = await place(h, a, { symbol, side: 'SELL', quantity: '1.5', limitPrice: '110' });
     expect(s1.status).toBe('FILLED');
-    // fee 165 x 0.001 = 0.165: the opening 0.5's share is 0.165 x 0.5 / 1.5 = 0.055, the closing 1's 0.11
-    // realized = 1 x (110 - 100.1) - 0.11 = 9.79; short 0.5 @ (0.5 x 110 - 0.055) / 0.5 = 109.89
+    // fee 0.165; realized = 1.5 x (110 - 90.05) - 0.165 = 29.76; long 0.5 @ 90.05
     await expectPortfolio(a, {
       accountId: a,
       cash: [
@@ -248,32 +259,55 @@ describe('portfolio positions equal what the ledger implies after every scenario
           symbol,
           baseAsset: base,
           quoteAsset: 'USD',
-          netQuantity: '-0.5',
-          averageCost: '109.89',
-          realizedPnl: '9.79',
+          netQuantity: '0.5',
+          averageCost: '90.05',
+          costSource: 'trades',
+          realizedPnl: '29.76',
           fees: '0.265',
-          lastPrice: '110',
-          unrealizedPnl: '-0.055', // -0.5 x (110 - 109.89)
+          marketPrice: '110',
+          marketPriceAt: expect.any(String),
+          unrealizedPnl: '9.975', // 0.5 x (110 - 90.05)
         },
       ],
+      equity: { USD: '1119.735' }, // 1064.735 + 0.5 x 110
     });
     await expectPortfolioMatchesLedger(h, a);
 
-    await tick(h, symbol, '90');
-    const b2 = await place(h, a, { symbol, side: 'BUY', quantity: '1', limitPrice: '90' });
-    expect(b2.status).toBe('FILLED');
-    // fee 0.09, split 0.045 / 0.045; covers 0.5: realized += 0.5 x (109.89 - 90) - 0.045 = 9.9 -> 19.69
-    // opens long 0.5 @ (0.5 x 90 + 0.045) / 0.5 = 90.09
-
-    await tick(h, symbol, '95');
-    const s2 = await place(h, a, { symbol, side: 'SELL', quantity: '0.5', limitPrice: '95' });
-    expect(s2.status).toBe('FILLED');
-    // fee 0.0475; realized += 0.5 x (95 - 90.09) - 0.0475 = 2.4075 -> 22.0975; flat: average cost 0
+    // A withdrawal takes units out at the average cost: nothing realized.
+    await withdraw(h.orm.em.fork(), { accountId: a, asset: base, amount: '0.2', reference: 'out-1' }, ctx());
+    // A deposit without a cost basis: at the market price now (110). (0.3 x 90.05 + 0.7 x 110) / 1 = 104.015
+    await deposit(h.orm.em.fork(), { accountId: a, asset: base, amount: '0.7', reference: 'in-2' }, ctx(), h.venue);
     await expectPortfolio(a, {
       accountId: a,
       cash: [
-        { asset: base, total: '1', locked: '0', available: '1' }, // 0.5 + 1 - 0.5
-        { asset: 'USD', total: '1022.0975', locked: '0', available: '1022.0975' }, // 1064.735 - 90.09 + 47.5 - 0.0475
+        { asset: base, total: '1', locked: '0', available: '1' },
+        { asset: 'USD', total: '1064.735', locked: '0', available: '1064.735' },
+      ].sort((x, y) => (x.asset < y.asset ? -1 : 1)),
+      positions: [
+        {
+          symbol,
+          baseAsset: base,
+          quoteAsset: 'USD',
+          netQuantity: '1',
+          averageCost: '104.015',
+          costSource: 'market',
+          realizedPnl: '29.76',
+          fees: '0.265',
+          marketPrice: '110',
+          marketPriceAt: expect.any(String),
+          unrealizedPnl: '5.985',
+        },
+      ],
+    });
+
+    const s2 = await place(h, a, { symbol, side: 'SELL', quantity: '1', limitPrice: '110' });
+    expect(s2.status).toBe('FILLED');
+    // fee 0.11; realized += 1 x (110 - 104.015) - 0.11 = 5.875 -> 35.635; flat: average 0, its cost known again
+    await expectPortfolio(a, {
+      accountId: a,
+      cash: [
+        { asset: base, total: '0', locked: '0', available: '0' },
+        { asset: 'USD', total: '1174.625', locked: '0', available: '1174.625' }, // 1064.735 + 110 - 0.11
       ].sort((x, y) => (x.asset < y.asset ? -1 : 1)),
       positions: [
         {
@@ -282,12 +316,15 @@ describe('portfolio positions equal what the ledger implies after every scenario
           quoteAsset: 'USD',
           netQuantity: '0',
           averageCost: '0',
-          realizedPnl: '22.0975',
-          fees: '0.4025', // 0.1 + 0.165 + 0.09 + 0.0475
-          lastPrice: '95',
+          costSource: 'trades',
+          realizedPnl: '35.635',
+          fees: '0.375', // 0.1 + 0.165 + 0.11
+          marketPrice: '110',
+          marketPriceAt: expect.any(String),
           unrealizedPnl: '0',
         },
       ],
+      equity: { USD: '1174.625' },
     });
     await expectPortfolioMatchesLedger(h, a);
     await expectLedgerInvariants(h, a);
@@ -307,7 +344,7 @@ describe('portfolio positions equal what the ledger implies after every scenario
 });
 
 describe('GET /accounts/:id/portfolio', () => {
-  it('answers the own key and the operator, refuses others, values the position at the last trade price of any account', async () => {
+  it('answers the own key and the operator, refuses others, marks the position to the venue\'s market price with its time', async () => {
     const { symbol, base } = await newInstrument(h, { feeRate: '0.001' });
     const created = await api.request('POST', '/accounts', { body: { name: 'portfolio-owner' } });
     expect(created.status).toBe(201);
@@ -319,16 +356,18 @@ describe('GET /accounts/:id/portfolio', () => {
     // A: BUY 1 @ 100 (fee 0.1): average cost 100.1.
     await tick(h, symbol, '100');
     expect((await place(h, a, { symbol, side: 'BUY', quantity: '1', limitPrice: '100' })).status).toBe('FILLED');
-    // The other account trades at 110: the last price of the symbol for everyone.
+    // The market moves to 110 (the other account trades there): the mark for everyone.
     await tick(h, symbol, '110');
     expect((await place(h, other.id, { symbol, side: 'SELL', quantity: '0.5', limitPrice: '110' })).status).toBe('FILLED');
 
     const own = await eventually(
       () => getPortfolio(a, apiKey),
-      (r) => r.status === 200 && r.body.positions[0]?.lastPrice === '110' && r.body.cash.length === 2,
+      (r) => r.status === 200 && r.body.cash.length === 2,
     );
     expect(own.body).toEqual({
       accountId: a,
+      // deposited (1), locked (2), settled (3): the ledger after its third transaction
+      asOf: { sequence: 3, eventId: expect.any(String), at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) },
       cash: [
         { asset: base, total: '1', locked: '0', available: '1' },
         { asset: 'USD', total: '399.9', locked: '0', available: '399.9' }, // 500 - 100 - 0.1
@@ -340,13 +379,17 @@ describe('GET /accounts/:id/portfolio', () => {
           quoteAsset: 'USD',
           netQuantity: '1',
           averageCost: '100.1',
+          costSource: 'trades',
           realizedPnl: '0',
           fees: '0.1',
-          lastPrice: '110',
+          marketPrice: '110',
+          marketPriceAt: expect.any(String),
           unrealizedPnl: '9.9', // 1 x (110 - 100.1)
         },
       ],
+      equity: { USD: '509.9' }, // 399.9 + 1 x 110
     });
+    expect(own.body.positions[0].marketPriceAt).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z$/);
     expect((await getPortfolio(a)).body).toEqual(own.body); // the operator key
 
     const forbidden = await getPortfolio(a, other.apiKey);
@@ -361,7 +404,7 @@ describe('GET /accounts/:id/portfolio', () => {
 
     // An account with nothing yet: empty, not an error.
     const empty = (await api.request('POST', '/accounts', { body: { name: 'portfolio-empty' } })).body;
-    expect((await getPortfolio(empty.id, empty.apiKey)).body).toEqual({ accountId: empty.id, cash: [], positions: [] });
+    expect((await getPortfolio(empty.id, empty.apiKey)).body).toEqual({ accountId: empty.id, asOf: null, cash: [], positions: [], equity: {} });
 
     await expectPortfolioMatchesLedger(h, a);
     await expectPortfolioMatchesLedger(h, other.id);
@@ -369,7 +412,7 @@ describe('GET /accounts/:id/portfolio', () => {
 });
 
 describe('exactly one effect per event', () => {
-  it('a trade and a deposit delivered again are duplicates and change nothing', async () => {
+  it('a settlement and a deposit delivered again are duplicates and change nothing', async () => {
     const { symbol } = await newInstrument(h, { feeRate: '0.001' });
     const a = await fundedAccount(h, { USD: '1000' });
     await tick(h, symbol, '100');
@@ -378,7 +421,7 @@ describe('exactly one effect per event', () => {
     const before = (await getPortfolio(a)).body;
     expect(before.positions[0]).toMatchObject({ netQuantity: '1', averageCost: '100.1' });
 
-    const [trade] = await eventually(() => streamEvents(p, 'trades', `trades.executed.${a}.>`), (e) => e.length >= 1);
+    const [trade] = await eventually(() => streamEvents(p, 'funds', `funds.settled.${a}`), (e) => e.length >= 1);
     const [deposited] = await eventually(() => streamEvents(p, 'funds', `funds.deposited.${a}`), (e) => e.length >= 1);
     const sub = p.subscribers.get('portfolio')!;
     for (const stored of [trade, deposited]) {
@@ -394,14 +437,14 @@ describe('exactly one effect per event', () => {
     await expectPortfolioMatchesLedger(h, a);
   });
 
-  it('reset empties the three projection tables (in a transaction rolled back here)', async () => {
+  it('reset empties the projection tables (in a transaction rolled back here)', async () => {
     const rollback = new Error('rollback');
     let counts: number[] = [];
     await expect(
       h.orm.em.fork().transactional(async (tx) => {
         await portfolioSubscriber.reset!(tx);
         counts = [];
-        for (const table of ['portfolio_cash', 'portfolio_positions', 'portfolio_last_prices']) {
+        for (const table of ['portfolio_cash', 'portfolio_positions', 'portfolio_accounts']) {
           const [row] = await tx.execute<{ n: string }[]>(`select count(*) as n from ${table}`);
           counts.push(Number(row.n));
         }

@@ -14,7 +14,7 @@ export async function fundedAccount(h: Harness, funds: Record<string, string>): 
   const ctx = { correlationId: `test-${randomUUID()}`, causationId: null };
   const { id } = await createAccount(h.orm.em.fork(), `test-${randomUUID().slice(0, 8)}`, ctx);
   for (const [asset, amount] of Object.entries(funds)) {
-    await deposit(h.orm.em.fork(), { accountId: id, asset, amount, reference: `seed-${asset}` }, ctx);
+    await deposit(h.orm.em.fork(), { accountId: id, asset, amount, reference: `seed-${asset}` }, ctx, h.venue);
   }
   return id;
 }

@@ -1,9 +1,9 @@
 /**
  * "The portfolio equals what the ledger implies": for one account, the portfolio
  * projection's cash (total, locked) per asset must equal the ledger's balances
- * (available + locked, locked), and each position's net quantity must equal the net
- * of the account's FILL_CREDIT / FILL_DEBIT entries in the symbol's base asset, over
- * its orders of that symbol. The projection lags the ledger (events, relay,
+ * (available + locked, locked), and each position's net quantity must equal what the
+ * account holds of the symbol's base asset (positions count every movement: deposits,
+ * withdrawals and trades). The projection lags the ledger (events, relay,
  * subscriber), so this polls until they agree and fails with the differences after
  * ~20 s. Reusable by any scenario that runs the portfolio subscriber.
  */
@@ -39,15 +39,13 @@ export async function portfolioLedgerDifferences(h: Harness, accountId: string):
   const cash = await em.execute<{ asset: string; total: string; locked: string }[]>('select asset, total, locked from portfolio_cash where account_id = ?', [
     accountId,
   ]);
+  // The instrument a base asset's position is kept in: the first by symbol (as the deposits name it).
   const ledgerNet = await em.execute<{ symbol: string; net: string }[]>(
-    `select o.symbol, sum(e.amount) as net
-     from ledger_entries e
-     join orders o on o.id = e.order_id
-     join instruments i on i.symbol = o.symbol
-     where e.book = 'customer' and e.account_id = ? and o.account_id = ? and e.asset = i.base_asset
-       and e.kind in ('FILL_CREDIT', 'FILL_DEBIT')
-     group by o.symbol`,
-    [accountId, accountId],
+    `select distinct on (i.base_asset) i.symbol, b.available + b.locked as net
+     from balances b join instruments i on i.base_asset = b.asset
+     where b.account_id = ?
+     order by i.base_asset, i.symbol`,
+    [accountId],
   );
   const positions = await em.execute<{ symbol: string; net_quantity: string }[]>(
     'select symbol, net_quantity from portfolio_positions where account_id = ?',

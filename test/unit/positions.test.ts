@@ -1,7 +1,7 @@
 /** The one average-cost method the portfolio and the report share (domain/positions.ts). */
 import { describe, expect, it } from '@jest/globals';
 import { dec, str } from '../../domain/decimal';
-import { applyTrade, FLAT, unrealizedPnl, type Position, type Trade } from '../../domain/positions';
+import { applyDeposit, applyTrade, applyWithdrawal, FLAT, unrealizedPnl, withdrawUpTo, type Position, type Trade } from '../../domain/positions';
 
 const t = (side: 'BUY' | 'SELL', quantity: string, price: string, fee = '0'): Trade => ({ side, quantity: dec(quantity), price: dec(price), fee: dec(fee) });
 
@@ -54,5 +54,48 @@ describe('average cost', () => {
   it('refuses a non-positive quantity or price', () => {
     expect(() => applyTrade(FLAT, t('BUY', '0', '1'))).toThrow(/must be positive/);
     expect(() => applyTrade(FLAT, t('BUY', '1', '0'))).toThrow(/must be positive/);
+  });
+});
+
+describe('movements of the base asset (deposits and withdrawals)', () => {
+  const held = (net: string, avg: string, costSource: 'trades' | 'market' | 'none' = 'trades') => ({ netQuantity: dec(net), averageCost: dec(avg), costSource });
+
+  it('the issue\'s case: deposit 1 at a declared 15,000, sell 0.5 at 20,000 with a 10 fee: long 0.5 at 15,000, realized 2,490', () => {
+    const deposited = applyDeposit(held('0', '0'), dec('1'), { price: dec('15000'), source: 'declared' });
+    expect([deposited.netQuantity.toFixed(), deposited.averageCost.toFixed(), deposited.costSource]).toEqual(['1', '15000', 'trades']);
+    const { position, realized } = applyTrade(deposited, { side: 'SELL', quantity: dec('0.5'), price: dec('20000'), fee: dec('10') });
+    expect([position.netQuantity.toFixed(), position.averageCost.toFixed(), realized.toFixed()]).toEqual(['0.5', '15000', '2490']);
+  });
+
+  it('a deposit adds at its cost basis; the worst cost source of what is held wins until flat', () => {
+    const a = applyDeposit(held('2', '100'), dec('1'), { price: dec('130'), source: 'market' });
+    expect([a.netQuantity.toFixed(), a.averageCost.toFixed(), a.costSource]).toEqual(['3', '110', 'market']);
+    const b = applyDeposit(a, dec('1'), { price: dec('0'), source: 'none' });
+    expect([b.averageCost.toFixed(), b.costSource]).toEqual(['82.5', 'none']);
+    const c = applyDeposit(b, dec('4'), { price: dec('90'), source: 'declared' });
+    expect(c.costSource).toBe('none');
+    expect(() => applyDeposit(held('-1', '100'), dec('1'), { price: dec('1'), source: 'declared' })).toThrow(/never short/);
+  });
+
+  it('a withdrawal leaves the average cost, realizes nothing, and cannot take more than is held', () => {
+    const w = applyWithdrawal(held('3', '110', 'market'), dec('1'));
+    expect([w.netQuantity.toFixed(), w.averageCost.toFixed(), w.costSource]).toEqual(['2', '110', 'market']);
+    const flat = applyWithdrawal(w, dec('2'));
+    expect([flat.netQuantity.toFixed(), flat.averageCost.toFixed(), flat.costSource]).toEqual(['0', '0', 'trades']);
+    expect(() => applyWithdrawal(w, dec('2.5'))).toThrow(/never allows/);
+  });
+});
+
+describe('a withdrawal as a projection applies it', () => {
+  it('takes at most what the position holds and says how much was beyond it', () => {
+    const r = withdrawUpTo({ netQuantity: dec('0.5'), averageCost: dec('100'), costSource: 'trades' }, dec('0.8'));
+    expect([r.position.netQuantity.toFixed(), r.position.averageCost.toFixed(), r.beyond.toFixed()]).toEqual(['0', '0', '0.3']);
+    const within = withdrawUpTo({ netQuantity: dec('2'), averageCost: dec('100'), costSource: 'market' }, dec('0.5'));
+    expect([within.position.netQuantity.toFixed(), within.position.averageCost.toFixed(), within.position.costSource, within.beyond.toFixed()]).toEqual([
+      '1.5',
+      '100',
+      'market',
+      '0',
+    ]);
   });
 });

@@ -1,7 +1,8 @@
 /**
  * The simulated venue's own tables (its migrations, ./migrations): the last tick per
- * symbol, the book of orders it was sent, and the fills it made with their delivery
- * state. The core schema knows none of them; the order path only sees ExchangeAdapter.
+ * symbol, the book of orders it was sent, the fills it made with their delivery
+ * state, and the rules an operator set per symbol. The core schema knows none of
+ * them; the order path only sees ExchangeAdapter.
  */
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
 import { ORDER_SIDES, ORDER_TYPES, TIME_IN_FORCE } from '../../domain/order';
@@ -80,4 +81,19 @@ export const VenueFillRow = defineEntity({
 });
 export type VenueFillRow = InferEntity<typeof VenueFillRow>;
 
-export const venueEntities = [VenueTick, VenueOrder, VenueFillRow];
+/** What an operator told the venue to do with a symbol's orders (refusals on the real path). */
+export const VenueRule = defineEntity({
+  name: 'VenueRule',
+  tableName: 'venue_rules',
+  properties: {
+    symbol: p.text().primary(),
+    /** Refuse every cancel of a resting order: it is in the matching engine's hands. */
+    refuseCancels: p.boolean().defaultRaw('false'),
+    /** Reject every submission with this reason; null: take them. */
+    rejectSubmissions: p.text().nullable(),
+    updatedAt: p.datetime().defaultRaw('now()'),
+  },
+});
+export type VenueRule = InferEntity<typeof VenueRule>;
+
+export const venueEntities = [VenueTick, VenueOrder, VenueFillRow, VenueRule];

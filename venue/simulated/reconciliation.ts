@@ -33,11 +33,12 @@ const VENUE_CHECKS: ReconciliationCheck[] = [
             and (:accountId::uuid is null or o.account_id = :accountId::uuid)`,
   },
   {
+    // An order the retention job pruned from the venue (closed, every fill reflected) has no executions left to compare.
     check: 'an order fill differs from the venue execution, or the venue made none',
     query: `select of.trade_id, of.order_id, of.quantity, of.price, f.quantity as venue_quantity, f.price as venue_price
           from order_fills of join orders o on o.id = of.order_id
           left join venue_fills f on f.trade_id::text = of.trade_id
-          where (f.trade_id is null or f.quantity <> of.quantity or f.price <> of.price)
+          where (f.trade_id is null and exists (select 1 from venue_orders vo where vo.order_id = of.order_id) or f.quantity <> of.quantity or f.price <> of.price)
             and (:accountId::uuid is null or o.account_id = :accountId::uuid)`,
   },
 ];

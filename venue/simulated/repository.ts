@@ -13,7 +13,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { dec, str } from '../../domain/decimal';
 import type { VenueFill as VenueFillRecord, VenueOrderRequest } from '../../domain/venue';
 import { dbNow, notifyAtCommit, sql } from '../../persistence/sql';
-import { VenueFillRow, VenueOrder, VenueTick, type FillDelivery } from './entities';
+import { VenueFillRow, VenueOrder, VenueRule, VenueTick, type FillDelivery } from './entities';
 
 /** NOTIFY channel: a tick made fills that wait for delivery. */
 export const FILLS_CHANNEL = 'venue_fills';
@@ -146,6 +146,51 @@ export function toFillRecord(f: VenueFillRow): VenueFillRecord {
 /** Wakes the fill dispatchers when the caller's transaction commits. */
 export async function notifyDispatchers(em: EntityManager): Promise<void> {
   await notifyAtCommit(em, FILLS_CHANNEL);
+}
+
+// --- the operator's rules ---------------------------------------------------------
+
+export interface VenueRules {
+  refuseCancels: boolean;
+  rejectSubmissions: string | null;
+}
+
+/** The symbol's rules (none set: cancels and submissions are taken). */
+export async function findRules(em: EntityManager, symbol: string): Promise<VenueRules> {
+  const rule = await em.findOne(VenueRule, { symbol }, { disableIdentityMap: true });
+  return { refuseCancels: rule?.refuseCancels ?? false, rejectSubmissions: rule?.rejectSubmissions ?? null };
+}
+
+export async function saveRules(em: EntityManager, symbol: string, rules: VenueRules): Promise<void> {
+  await em.upsert(VenueRule, { symbol, refuseCancels: rules.refuseCancels, rejectSubmissions: rules.rejectSubmissions, updatedAt: dbNow() });
+}
+
+// --- retention ---------------------------------------------------------------------
+
+/**
+ * Deletes closed venue orders that closed before `before`, with their fills, when
+ * every fill is reflected in the order's fills (order_fills, the core's table in the
+ * same database): nothing a delivery, a retried cancel or a reconciliation still
+ * needs. A fill the order refused keeps its venue order. Up to `limit` orders; returns
+ * the fills and orders deleted.
+ */
+export async function pruneReflectedFills(em: EntityManager, before: Date, limit: number): Promise<{ fills: number; orders: number }> {
+  const [row] = await sql<{ fills: number; orders: number }>(
+    em,
+    `with doomed as (
+       select vo.order_id from venue_orders vo
+       where vo.status <> 'RESTING' and vo.closed_at < :before
+         and not exists (
+           select 1 from venue_fills f where f.order_id = vo.order_id
+             and (f.delivery <> 'DELIVERED' and not f.at_submission
+                  or not exists (select 1 from order_fills o where o.trade_id = f.trade_id::text)))
+       order by vo.closed_at limit :limit),
+     fills as (delete from venue_fills f using doomed d where f.order_id = d.order_id returning 1),
+     orders as (delete from venue_orders vo using doomed d where vo.order_id = d.order_id returning 1)
+     select (select count(*) from fills)::int as fills, (select count(*) from orders)::int as orders`,
+    { before: before.toISOString(), limit },
+  );
+  return row;
 }
 
 // --- the fill delivery queue ------------------------------------------------------

@@ -16,6 +16,10 @@
  * every tick of that symbol, so matching is serialised per symbol; a cancel locks
  * only its order row.
  *
+ * Refusals on the real path: an operator's rules per symbol (venue_rules) make it
+ * refuse every cancel of a resting order (REFUSED: the order stays in the book) or
+ * reject every submission with a given reason.
+ *
  * Fills made by a tick are recorded with delivery PENDING (fill-feed.ts); the venue
  * process's fill dispatcher brings them to the order workflows (and retries until
  * they arrive).
@@ -27,7 +31,7 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { dec, min, str, ZERO, type Decimal } from '../../domain/decimal';
-import type { VenueAck, VenueCancelResult, VenueFill, VenueOrderRequest } from '../../domain/venue';
+import type { MarketPrices, MarketQuote, VenueAck, VenueCancelResult, VenueFill, VenueOrderRequest } from '../../domain/venue';
 import type { Orm } from '../../persistence/orm';
 import { findInstrument } from '../../persistence/reference/repository';
 import type { ExchangeAdapter } from '../exchange';
@@ -68,7 +72,7 @@ function crosses(side: 'BUY' | 'SELL', worst: Decimal | null, price: Decimal): b
 /** The reject reason of a submission under an id the venue was told to cancel first. */
 export const CANCELLED_BEFORE_ARRIVAL = 'cancelled before it arrived';
 
-export class SimulatedVenue implements ExchangeAdapter {
+export class SimulatedVenue implements ExchangeAdapter, MarketPrices {
   private readonly orm: Orm;
   private readonly venueOrm: VenueOrm;
 
@@ -85,6 +89,13 @@ export class SimulatedVenue implements ExchangeAdapter {
       if (existing) return this.ackFor(em, existing); // a retried submission
       // Cancelled before it arrived: it never goes live.
       if (await book.isOrderIdClosed(em, req.orderId)) return { status: 'REJECTED', rejectReason: CANCELLED_BEFORE_ARRIVAL, fills: [], remaining: str(req.quantity) };
+
+      // An operator's rule: the venue rejects the symbol's submissions (a venue rejection on the real path).
+      const rules = await book.findRules(em, req.symbol);
+      if (rules.rejectSubmissions !== null) {
+        await book.insertOrder(em, req, { status: 'REJECTED', remaining: req.quantity, rejectReason: rules.rejectSubmissions });
+        return { status: 'REJECTED', rejectReason: rules.rejectSubmissions, fills: [], remaining: str(req.quantity) };
+      }
 
       if (req.type === 'MARKET' && !tick) {
         await book.insertOrder(em, req, { status: 'REJECTED', remaining: req.quantity, rejectReason: 'no market price' });
@@ -122,7 +133,10 @@ export class SimulatedVenue implements ExchangeAdapter {
         return { cancelled: false, reason: 'UNKNOWN_ORDER', fills: [], remaining: '0' };
       }
       let result: Pick<VenueCancelResult, 'cancelled' | 'reason'>;
-      if (order.status === 'RESTING') {
+      if (order.status === 'RESTING' && (await book.findRules(em, order.symbol)).refuseCancels) {
+        // An operator's rule: the order is in the matching engine's hands; it stays resting.
+        result = { cancelled: false, reason: 'REFUSED' };
+      } else if (order.status === 'RESTING') {
         await book.cancelOrder(em, orderId);
         result = { cancelled: true, reason: 'CANCELLED' };
       } else if (order.status === 'FILLED') {
@@ -170,9 +184,26 @@ export class SimulatedVenue implements ExchangeAdapter {
     });
   }
 
+  /** Sets what the venue does with a symbol's cancels and submissions (operators; tests). */
+  async setRules(symbol: string, rules: book.VenueRules): Promise<book.VenueRules> {
+    if (!(await findInstrument(this.orm.em.fork(), symbol))) throw new UnknownSymbolError(symbol);
+    await book.saveRules(this.venueOrm.em.fork(), symbol, rules);
+    return this.rules(symbol);
+  }
+
+  async rules(symbol: string): Promise<book.VenueRules> {
+    return book.findRules(this.venueOrm.em.fork(), symbol);
+  }
+
   /** MarketData: the last traded price of a symbol, or null before its first tick. */
   async lastPrice(symbol: string): Promise<string | null> {
     return (await this.lastTick(symbol))?.price ?? null;
+  }
+
+  /** MarketPrices: the last tick's price and when it was posted. */
+  async marketPrice(symbol: string): Promise<MarketQuote | null> {
+    const tick = await book.findTick(this.venueOrm.em.fork(), symbol);
+    return tick ? { price: str(tick.price), at: new Date(tick.updatedAt).toISOString() } : null;
   }
 
   /** The last tick of a symbol, or null. */

@@ -7,9 +7,11 @@
  */
 import type { MigrationObject } from '@mikro-orm/core';
 import { Migration20261130000001_venue_book } from './Migration20261130000001_venue_book';
-import { Migration20261130000002_closed_order_ids } from './Migration20261130000002_closed_order_ids';
+import { Migration20261130000002_venue_rules } from './Migration20261130000002_venue_rules';
+import { Migration20261130000003_closed_order_ids } from './Migration20261130000003_closed_order_ids';
 
 export const venueMigrations: MigrationObject[] = [
   { name: 'Migration20261130000001_venue_book', class: Migration20261130000001_venue_book },
-  { name: 'Migration20261130000002_closed_order_ids', class: Migration20261130000002_closed_order_ids },
+  { name: 'Migration20261130000002_venue_rules', class: Migration20261130000002_venue_rules },
+  { name: 'Migration20261130000003_closed_order_ids', class: Migration20261130000003_closed_order_ids },
 ];

@@ -6,7 +6,7 @@ import { Migration } from '@mikro-orm/migrations';
  * on submitting it (its deadline passed, or its owner cancelled it while NEW) can
  * never go live behind the workflow's back.
  */
-export class Migration20261130000002_closed_order_ids extends Migration {
+export class Migration20261130000003_closed_order_ids extends Migration {
   override async up(): Promise<void> {
     this.addSql(`
       create table venue_closed_order_ids (

@@ -7,7 +7,7 @@ import { Migration } from '@mikro-orm/migrations';
  * aggregate's later rows wait behind them (order per aggregate holds) until an
  * operator retries them (`npm run outbox -- retry`).
  */
-export class Migration20261129000008_outbox_set_aside extends Migration {
+export class Migration20261130000009_outbox_set_aside extends Migration {
   override async up(): Promise<void> {
     this.addSql(`
       alter table outbox add column set_aside_at timestamptz;
