@@ -5,6 +5,11 @@
  */
 import { z } from 'zod';
 
+/** "true"/"false" (also 1/0, yes/no); anything else is refused with the variable's name. */
+const flag = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
 const decimalString = z.string().regex(/^\d+(\.\d+)?$/, 'must be a non-negative decimal, e.g. 0.05');
 
 export const configSchema = z.object({
@@ -49,6 +54,12 @@ export const configSchema = z.object({
   VENUE_REDELIVERY_INTERVAL_MS: z.coerce.number().int().positive().default(2_000),
   /** How long a subscriber's delivered event may stay unacknowledged before JetStream redelivers it. */
   SUBSCRIBER_ACK_WAIT_MS: z.coerce.number().int().min(1_000).default(30_000),
+  /**
+   * Let webhooks point at loopback, private, link-local and other non-public
+   * addresses (development and tests, with receivers on 127.0.0.1). Off: refused at
+   * registration and at send time.
+   */
+  WEBHOOK_ALLOW_PRIVATE: flag.default(false),
   /** Graceful shutdown limit before a process exits anyway. */
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
 });

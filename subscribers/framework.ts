@@ -19,6 +19,7 @@
  *   deliver again what was already applied, which the exactly-once effect absorbs.
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
+import type { AppConfig } from '../config';
 import { AckPolicy, DeliverPolicy, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
 import { EventSchemaError, parseEvent, type EventEnvelope, type EventType } from '../events/catalogue';
 import { STREAMS, type StreamKey } from '../events/streams';
@@ -59,6 +60,7 @@ export interface SubscriberDefinition {
 }
 
 export interface ServiceDeps {
+  config: AppConfig;
   orm: Orm;
   logger: Logger;
 }

@@ -29,15 +29,25 @@
  * Any 2xx answer is a delivery. Anything else (another status, a redirect, a network
  * error, no answer within the timeout) is a failed attempt, retried after an
  * exponential backoff (base, 2 x base, 4 x base ... capped), until the notification
- * is FAILED after maxAttempts attempts.
+ * is FAILED after maxAttempts attempts. A target whose address is not public is
+ * refused before connecting (targets.ts) and FAILED at once, unless private targets
+ * are allowed (WEBHOOK_ALLOW_PRIVATE).
+ *
+ * What an attempt came to is recorded as a class (DELIVERY_RESULTS: `HTTP 5xx`,
+ * `timeout`, `network error`, `target refused`...), which is all the notifications API
+ * shows: the socket error itself (which would tell a caller what listens where) goes
+ * to the log only.
  */
 import { createHmac } from 'node:crypto';
+import { request as httpRequest, type Agent } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import type { BackgroundService, ServiceDeps } from '../framework';
 import type { Orm } from '../../persistence/orm';
-import { claimDueDeliveries, recordFinished, recordRetry, type ClaimedDelivery } from './store';
+import { claimDueDeliveries, recordFinished, recordRetry, statusClassOf, type ClaimedDelivery, type DeliveryResult } from './store';
 import type { Logger } from '../../runtime/logger';
 import { BatchLoop, forEachConcurrently } from '../../runtime/pump';
 import { backoffMs } from '../../runtime/timing';
+import { isRefusedTarget, webhookAgents } from './targets';
 
 export interface WebhookDeliveryOptions {
   /** How often the queue is polled for due deliveries. */
@@ -56,6 +66,8 @@ export interface WebhookDeliveryOptions {
   maxAttempts: number;
   /** How long a claim lasts before another process may take the row over (> timeoutMs). */
   leaseMs: number;
+  /** Deliver to loopback, private and link-local addresses too (WEBHOOK_ALLOW_PRIVATE; development and tests). */
+  allowPrivateTargets: boolean;
 }
 
 export const DEFAULT_WEBHOOK_DELIVERY: Readonly<WebhookDeliveryOptions> = {
@@ -67,6 +79,7 @@ export const DEFAULT_WEBHOOK_DELIVERY: Readonly<WebhookDeliveryOptions> = {
   backoffCapMs: 3_600_000,
   maxAttempts: 10,
   leaseMs: 30_000,
+  allowPrivateTargets: false,
 };
 
 const USER_AGENT = 'order-service-webhooks/1';
@@ -76,7 +89,33 @@ export function signatureOf(secret: string, timestamp: string, body: string): st
   return `sha256=${createHmac('sha256', secret).update(`${timestamp}.${body}`, 'utf8').digest('hex')}`;
 }
 
-type AttemptResult = { ok: true; statusCode: number } | { ok: false; statusCode: number | null; error: string };
+type AttemptResult =
+  | { ok: true; statusCode: number }
+  /** `error` is the class the API shows; `detail` what the log says. */
+  | { ok: false; statusCode: number | null; error: DeliveryResult; detail: string };
+
+/** POSTs a body through the given agents; resolves with the status code (the answer's body is discarded). */
+function post(url: string, headers: Record<string, string>, body: string, agents: { http: Agent; https: Agent }, timeoutMs: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const target = new URL(url);
+    const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
+    const req = send(
+      target,
+      { method: 'POST', headers: { ...headers, 'Content-Length': String(Buffer.byteLength(body)) }, agent: target.protocol === 'https:' ? agents.https : agents.http, timeout: timeoutMs },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+        res.on('error', reject);
+      },
+    );
+    // The whole attempt, not only socket inactivity, is bounded.
+    const timer = setTimeout(() => req.destroy(Object.assign(new Error(`no answer within ${timeoutMs} ms`), { name: 'TimeoutError' })), timeoutMs);
+    req.on('timeout', () => req.destroy(Object.assign(new Error(`no answer within ${timeoutMs} ms`), { name: 'TimeoutError' })));
+    req.on('close', () => clearTimeout(timer));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
 
 export class WebhookDelivery extends BatchLoop implements BackgroundService {
   readonly name = 'webhook-delivery';
@@ -84,6 +123,7 @@ export class WebhookDelivery extends BatchLoop implements BackgroundService {
   private readonly wakeups = new Set<NodeJS.Timeout>();
   private readonly orm: Orm;
   private readonly logger: Logger;
+  private readonly agents: { http: Agent; https: Agent };
 
   constructor(orm: Orm, logger: Logger, options: Partial<WebhookDeliveryOptions> = {}) {
     const resolved = { ...DEFAULT_WEBHOOK_DELIVERY, ...options };
@@ -91,6 +131,7 @@ export class WebhookDelivery extends BatchLoop implements BackgroundService {
     this.orm = orm;
     this.logger = logger;
     this.options = resolved;
+    this.agents = webhookAgents(resolved.allowPrivateTargets);
     if (this.options.leaseMs <= this.options.timeoutMs) throw new Error('webhook delivery: leaseMs must exceed timeoutMs');
     if (this.options.maxAttempts < 1) throw new Error('webhook delivery: maxAttempts must be at least 1');
   }
@@ -119,14 +160,19 @@ export class WebhookDelivery extends BatchLoop implements BackgroundService {
   }
 
   private async deliver(row: ClaimedDelivery): Promise<void> {
-    if (!row.active) return this.finish(row, 'FAILED', { ok: false, statusCode: null, error: 'webhook deactivated' });
+    if (!row.active) return this.finish(row, 'FAILED', { ok: false, statusCode: null, error: 'webhook deleted', detail: 'webhook deactivated' });
     if (row.attempts > this.options.maxAttempts) {
       // Its last attempt's result was never recorded (the process stopped): give up.
-      return this.finish(row, 'FAILED', { ok: false, statusCode: null, error: `no result after ${this.options.maxAttempts} attempts` });
+      return this.finish(row, 'FAILED', { ok: false, statusCode: null, error: 'no result', detail: `no result after ${this.options.maxAttempts} attempts` });
     }
     const result = await this.attempt(row);
     if (result.ok) return this.finish(row, 'DELIVERED', result);
-    const log = { notificationId: String(row.id), eventId: row.event_id, eventType: row.event_type, url: row.url, attempt: row.attempts, error: result.error };
+    const log = { notificationId: String(row.id), eventId: row.event_id, eventType: row.event_type, url: row.url, attempt: row.attempts, error: result.detail };
+    if (result.error === 'target refused') {
+      // Not retried: the address will not become public by waiting.
+      this.logger.error(log, 'ALERT: webhook target refused: its address is not public');
+      return this.finish(row, 'FAILED', result);
+    }
     if (row.attempts >= this.options.maxAttempts) {
       this.logger.error(log, 'ALERT: webhook delivery failed for good');
       return this.finish(row, 'FAILED', result);
@@ -147,31 +193,24 @@ export class WebhookDelivery extends BatchLoop implements BackgroundService {
   private async attempt(row: ClaimedDelivery): Promise<AttemptResult> {
     const body = JSON.stringify(row.payload);
     const timestamp = String(Math.floor(Date.now() / 1000));
+    const headers = {
+      'Content-Type': 'application/json',
+      'User-Agent': USER_AGENT,
+      'X-OMS-Event-Id': row.event_id,
+      'X-OMS-Event-Type': row.event_type,
+      'X-OMS-Timestamp': timestamp,
+      'X-OMS-Signature': signatureOf(row.secret, timestamp, body),
+      'X-OMS-Attempt': String(row.attempts),
+    };
     try {
-      const res = await fetch(row.url, {
-        method: 'POST',
-        headers: {
-          'Content-Type': 'application/json',
-          'User-Agent': USER_AGENT,
-          'X-OMS-Event-Id': row.event_id,
-          'X-OMS-Event-Type': row.event_type,
-          'X-OMS-Timestamp': timestamp,
-          'X-OMS-Signature': signatureOf(row.secret, timestamp, body),
-          'X-OMS-Attempt': String(row.attempts),
-        },
-        body,
-        // A redirect is not followed (it could point anywhere): it counts as a failure.
-        redirect: 'manual',
-        signal: AbortSignal.timeout(this.options.timeoutMs),
-      });
-      await res.body?.cancel().catch(() => undefined);
-      if (res.status >= 200 && res.status < 300) return { ok: true, statusCode: res.status };
-      return { ok: false, statusCode: res.status, error: `HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}` };
+      // A redirect is not followed (it could point anywhere): it counts as a failure.
+      const status = await post(row.url, headers, body, this.agents, this.options.timeoutMs);
+      if (status >= 200 && status < 300) return { ok: true, statusCode: status };
+      return { ok: false, statusCode: status, error: statusClassOf(status), detail: `HTTP ${status}` };
     } catch (err) {
-      const e = err as Error & { cause?: { message?: string; code?: string } };
-      const error =
-        e.name === 'TimeoutError' ? `no answer within ${this.options.timeoutMs} ms` : `${e.message}${e.cause?.message ? `: ${e.cause.message}` : ''}`;
-      return { ok: false, statusCode: null, error: error.slice(0, 2000) };
+      const e = err as Error & { code?: string };
+      const error: DeliveryResult = isRefusedTarget(e) ? 'target refused' : e.name === 'TimeoutError' ? 'timeout' : 'network error';
+      return { ok: false, statusCode: null, error, detail: `${e.code ? `${e.code}: ` : ''}${e.message}`.slice(0, 2000) };
     }
   }
 
@@ -182,5 +221,5 @@ export class WebhookDelivery extends BatchLoop implements BackgroundService {
 
 /** A delivery service over the subscriber's deps (tests pass small backoffs and attempt limits). */
 export function createWebhookDelivery(deps: ServiceDeps, options: Partial<WebhookDeliveryOptions> = {}): WebhookDelivery {
-  return new WebhookDelivery(deps.orm, deps.logger, options);
+  return new WebhookDelivery(deps.orm, deps.logger, { allowPrivateTargets: deps.config.WEBHOOK_ALLOW_PRIVATE, ...options });
 }

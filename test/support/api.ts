@@ -2,7 +2,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { createApp } from '../../api/app';
-import type { HealthCheck } from '../../api/context';
+import type { ApiDeps, HealthCheck } from '../../api/context';
 import { connectMessaging, Topology } from '../../messaging/nats';
 import { createLogger } from '../../runtime/logger';
 import type { Harness } from './harness';
@@ -19,12 +19,12 @@ export interface Api {
   close(): Promise<void>;
 }
 
-export async function startApi(h: Harness, health?: HealthCheck[]): Promise<Api> {
+export async function startApi(h: Harness, health?: HealthCheck[], config: Partial<ApiDeps['config']> = {}): Promise<Api> {
   const messaging = await connectMessaging(h.config.NATS_URL, 'api-test');
   const app = createApp({
     messaging,
     topology: new Topology(h.config.EVENTS_PREFIX),
-    config: { OPERATOR_API_KEY: OPERATOR_KEY },
+    config: { OPERATOR_API_KEY: OPERATOR_KEY, WEBHOOK_ALLOW_PRIVATE: h.config.WEBHOOK_ALLOW_PRIVATE, ...config },
     orm: h.orm,
     orders: h.orders,
     venue: h.venue,
