@@ -16,7 +16,7 @@ export interface HealthCheck {
 }
 
 export interface ApiDeps {
-  config: Pick<AppConfig, 'OPERATOR_API_KEY' | 'WEBHOOK_ALLOW_PRIVATE'>;
+  config: Pick<AppConfig, 'NODE_ENV' | 'OPERATOR_API_KEY' | 'WEBHOOK_ALLOW_PRIVATE'>;
   orm: Orm;
   orders: OrderClient;
   /** The simulated venue, when it is the configured venue (its market routes are mounted then). */

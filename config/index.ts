@@ -10,9 +10,12 @@ const flag = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
+/** The operator key a development checkout starts with; public, so refused in production. */
+export const DEVELOPMENT_OPERATOR_KEY = 'dev-operator-key-change-me';
+
 const decimalString = z.string().regex(/^\d+(\.\d+)?$/, 'must be a non-negative decimal, e.g. 0.05');
 
-export const configSchema = z.object({
+const settings = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   HOST: z.string().min(1).default('127.0.0.1'),
@@ -32,7 +35,7 @@ export const configSchema = z.object({
     .string()
     .regex(/^([a-z0-9_]+)?$/, 'lower-case letters, digits and _ only')
     .default(''),
-  OPERATOR_API_KEY: z.string().min(16, 'must be at least 16 characters').default('dev-operator-key-change-me'),
+  OPERATOR_API_KEY: z.string().min(16, 'must be at least 16 characters').default(DEVELOPMENT_OPERATOR_KEY),
   /** Where `npm start` keeps the Temporal dev server's database. */
   DATA_DIR: z.string().min(1).default('.data'),
   /** End of the trading day for DAY orders, UTC, HH:MM or HH:MM:SS. */
@@ -62,6 +65,13 @@ export const configSchema = z.object({
   WEBHOOK_ALLOW_PRIVATE: flag.default(false),
   /** Graceful shutdown limit before a process exits anyway. */
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
+});
+
+/** The settings, and the rules between them. */
+export const configSchema = settings.superRefine((c, ctx) => {
+  if (c.NODE_ENV === 'production' && c.OPERATOR_API_KEY === DEVELOPMENT_OPERATOR_KEY) {
+    ctx.addIssue({ code: 'custom', path: ['OPERATOR_API_KEY'], message: 'must be set in production: the development default is public' });
+  }
 });
 
 export type AppConfig = z.infer<typeof configSchema>;

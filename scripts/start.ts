@@ -19,6 +19,7 @@ import { createLogger } from '../runtime/logger';
 import { backoffMs } from '../runtime/timing';
 import { migrateSimulatedVenue } from '../venue/simulated/database';
 import { ORDER_SEARCH_ATTRIBUTE_KEYS } from '../workflows/order/definitions';
+import { startBanner } from './banner';
 import { compiledMain, PROCESSES } from './processes';
 import { setupMessaging } from './setup-messaging';
 import { devServerArgs } from './temporal-dev-server';
@@ -170,17 +171,7 @@ async function main(): Promise<void> {
 
   for (const p of PROCESSES) startProcess(p.name, compiledMain(p));
 
-  const host = config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST;
-  const lines = [
-    '',
-    'order-service is starting:',
-    `  API       http://${host}:${config.PORT}   (health: http://${host}:${config.PORT}/healthz)`,
-    `  Web UI    http://127.0.0.1:${config.TEMPORAL_UI_PORT}   (Temporal: orders are workflows "order-<orderId>")`,
-    `  Operator  Authorization: Bearer ${config.OPERATOR_API_KEY}${process.env.OPERATOR_API_KEY ? '' : '   (development default: set OPERATOR_API_KEY)'}`,
-    '  Ctrl-C stops everything.',
-    '',
-  ];
-  process.stdout.write(lines.join('\n') + '\n');
+  process.stdout.write(startBanner(config));
 }
 
 main().catch((err: unknown) => {

@@ -26,7 +26,7 @@ import {
   NOTIFICATION_STATUSES,
 } from '../../subscribers/notification/store';
 import { refusedWebhookHost } from '../../subscribers/notification/targets';
-import { accountFromPath } from '../authorization';
+import { accountFromPath, activeAccountFromPath } from '../authorization';
 import type { ApiDeps, AppContext, AppState } from '../context';
 import { Problem } from '../problem';
 import { commaList, uuid } from '../schemas';
@@ -68,7 +68,7 @@ export function notificationRoutes(deps: ApiDeps): Router<AppState, AppContext> 
   const accountParam = (ctx: AppContext) => accountFromPath(ctx, deps.config.OPERATOR_API_KEY);
 
   router.post('/accounts/:id/webhooks', async (ctx) => {
-    const accountId = await accountParam(ctx);
+    const { accountId } = await activeAccountFromPath(ctx, deps.config.OPERATOR_API_KEY);
     const body = parse(webhookBody, ctx.request.body ?? {});
     const refused = refusedWebhookHost(new URL(body.url), deps.config.WEBHOOK_ALLOW_PRIVATE);
     if (refused) throw Problem.field('url', refused);

@@ -17,6 +17,7 @@ import { Migration20261124000003_portfolio } from './Migration20261124000003_por
 import { Migration20261124000004_notifications } from './Migration20261124000004_notifications';
 import { Migration20261124000005_reports } from './Migration20261124000005_reports';
 import { Migration20261129000006_outbox_cursors } from './Migration20261129000006_outbox_cursors';
+import { Migration20261129211500_account_keys } from './Migration20261129211500_account_keys';
 
 export const migrations: MigrationObject[] = [
   { name: 'Migration20261124000001_core', class: Migration20261124000001_core },
@@ -25,4 +26,5 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261124000004_notifications', class: Migration20261124000004_notifications },
   { name: 'Migration20261124000005_reports', class: Migration20261124000005_reports },
   { name: 'Migration20261129000006_outbox_cursors', class: Migration20261129000006_outbox_cursors },
+  { name: 'Migration20261129211500_account_keys', class: Migration20261129211500_account_keys },
 ];

@@ -41,8 +41,8 @@ describe('accounts and authentication', () => {
     expect(alice).toEqual({ id: expect.any(String), name: 'alice', apiKey: expect.stringMatching(/^oms_/) });
     expectProblem(await api.request('POST', '/accounts', { key: alice.apiKey, body: { name: 'x' } }), 403);
     expectProblem(await api.request('POST', '/accounts', { body: { name: '' } }), 400, 'name');
-    const [row] = await h.orm.em.fork().execute<{ api_key_hash: string }[]>('select api_key_hash from accounts where id = ?', [alice.id]);
-    expect(row.api_key_hash).not.toContain(alice.apiKey);
+    const [row] = await h.orm.em.fork().execute<{ key_hash: string }[]>('select key_hash from account_api_keys where account_id = ?', [alice.id]);
+    expect(row.key_hash).not.toContain(alice.apiKey);
   });
 
   it("an account key reaches its own account only; the operator's reaches all", async () => {

@@ -24,7 +24,7 @@ export async function startApi(h: Harness, health?: HealthCheck[], config: Parti
   const app = createApp({
     messaging,
     topology: new Topology(h.config.EVENTS_PREFIX),
-    config: { OPERATOR_API_KEY: OPERATOR_KEY, WEBHOOK_ALLOW_PRIVATE: h.config.WEBHOOK_ALLOW_PRIVATE, ...config },
+    config: { NODE_ENV: h.config.NODE_ENV, OPERATOR_API_KEY: OPERATOR_KEY, WEBHOOK_ALLOW_PRIVATE: h.config.WEBHOOK_ALLOW_PRIVATE, ...config },
     orm: h.orm,
     orders: h.orders,
     venue: h.venue,
