@@ -58,6 +58,7 @@ export function fromZod(error: z.ZodError): Problem {
 
 export function sendProblem(ctx: Context, p: Problem): void {
   ctx.status = p.status;
+  if (typeof p.extra.retryAfterSeconds === 'number') ctx.set('Retry-After', String(p.extra.retryAfterSeconds));
   ctx.type = 'application/problem+json';
   ctx.body = { type: 'about:blank', title: p.title, status: p.status, detail: p.detail, instance: ctx.path, ...p.extra };
 }

@@ -63,6 +63,14 @@ const settings = z.object({
    * registration and at send time.
    */
   WEBHOOK_ALLOW_PRIVATE: flag.default(false),
+  /** API requests a second per key (and per IP address without a valid key); high by default. */
+  RATE_LIMIT_PER_SECOND: z.coerce.number().int().positive().default(1_000),
+  /** Requests over the rate a key may make in a burst, within any 10 s. */
+  RATE_LIMIT_BURST: z.coerce.number().int().min(0).default(2_000),
+  /** Live event streams (GET /events) one key may hold open at once. */
+  MAX_STREAMS_PER_KEY: z.coerce.number().int().positive().default(10),
+  /** What a live event stream may buffer for a client that does not keep up before it is disconnected. */
+  STREAM_MAX_BUFFER_BYTES: z.coerce.number().int().positive().default(1_048_576),
   /** Graceful shutdown limit before a process exits anyway. */
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
 });

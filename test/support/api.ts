@@ -2,6 +2,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { createApp } from '../../api/app';
+import { LiveStreams, stopServing } from '../../api/live-streams';
 import type { ApiDeps, HealthCheck } from '../../api/context';
 import { connectMessaging, Topology } from '../../messaging/nats';
 import { createLogger } from '../../runtime/logger';
@@ -16,15 +17,20 @@ export interface Api {
     headers: Headers;
     body: any;
   }>;
+  liveStreams: LiveStreams;
+  /** Stops serving as the API process does on SIGTERM (open streams end, in-flight requests finish). */
+  stop(): Promise<void>;
   close(): Promise<void>;
 }
 
 export async function startApi(h: Harness, health?: HealthCheck[], config: Partial<ApiDeps['config']> = {}): Promise<Api> {
   const messaging = await connectMessaging(h.config.NATS_URL, 'api-test');
+  const liveStreams = new LiveStreams(config.MAX_STREAMS_PER_KEY ?? h.config.MAX_STREAMS_PER_KEY, config.STREAM_MAX_BUFFER_BYTES ?? h.config.STREAM_MAX_BUFFER_BYTES);
   const app = createApp({
+    liveStreams,
     messaging,
     topology: new Topology(h.config.EVENTS_PREFIX),
-    config: { NODE_ENV: h.config.NODE_ENV, OPERATOR_API_KEY: OPERATOR_KEY, WEBHOOK_ALLOW_PRIVATE: h.config.WEBHOOK_ALLOW_PRIVATE, ...config },
+    config: { ...h.config, OPERATOR_API_KEY: OPERATOR_KEY, ...config },
     orm: h.orm,
     orders: h.orders,
     venue: h.venue,
@@ -53,6 +59,8 @@ export async function startApi(h: Harness, health?: HealthCheck[], config: Parti
       const text = await res.text();
       return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined };
     },
+    liveStreams,
+    stop: () => stopServing(server, liveStreams),
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
