@@ -10,11 +10,7 @@ import type { Logger } from '../runtime/logger';
 import type { SimulatedVenue } from '../venue/simulated/venue';
 import type { OrderClient } from '../clients/order-client';
 import type { LiveStreams } from './live-streams';
-
-export interface HealthCheck {
-  name: string;
-  check: () => Promise<void>;
-}
+import type { ReadinessCheck } from './readiness';
 
 export interface ApiDeps {
   config: Pick<
@@ -25,7 +21,8 @@ export interface ApiDeps {
   orders: OrderClient;
   /** The simulated venue, when it is the configured venue (its market routes are mounted then). */
   venue: SimulatedVenue | null;
-  health: HealthCheck[];
+  /** The parts GET /readyz checks (readiness.ts). */
+  readiness: ReadinessCheck[];
   logger: Logger;
   /** JetStream, for the live event stream (GET /events). */
   messaging: Messaging;

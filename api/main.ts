@@ -11,6 +11,7 @@ import { runProcess } from '../runtime/process';
 import { openSimulatedVenueDatabase } from '../venue/simulated/database';
 import { SimulatedVenue } from '../venue/simulated/venue';
 import { createApp } from './app';
+import { readinessChecks } from './readiness';
 import { LiveStreams, stopServing } from './live-streams';
 
 runProcess('api', async ({ config, logger, lifecycle }) => {
@@ -29,11 +30,7 @@ runProcess('api', async ({ config, logger, lifecycle }) => {
     logger,
     messaging: nats,
     topology: new Topology(config.EVENTS_PREFIX),
-    health: [
-      { name: 'temporal', check: async () => void (await client.workflowService.getSystemInfo({})) },
-      { name: 'postgres', check: async () => void (await orm.em.fork().execute('select 1')) },
-      { name: 'nats', check: async () => void (await nats.jsm.getAccountInfo()) },
-    ],
+    readiness: readinessChecks({ config, temporal: client, orm, messaging: nats, topology: new Topology(config.EVENTS_PREFIX) }),
   });
 
   const server: Server = await new Promise((resolve, reject) => {

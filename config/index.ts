@@ -71,6 +71,10 @@ const settings = z.object({
   MAX_STREAMS_PER_KEY: z.coerce.number().int().positive().default(10),
   /** What a live event stream may buffer for a client that does not keep up before it is disconnected. */
   STREAM_MAX_BUFFER_BYTES: z.coerce.number().int().positive().default(1_048_576),
+  /** /readyz: the oldest event waiting for the relay may be this old (ms) before the service is not ready. */
+  READY_MAX_RELAY_LAG_MS: z.coerce.number().int().min(0).default(30_000),
+  /** /readyz: events a subscriber's consumer may have waiting (pending + unacknowledged) before the service is not ready. */
+  READY_MAX_CONSUMER_LAG: z.coerce.number().int().min(0).default(10_000),
   /** Graceful shutdown limit before a process exits anyway. */
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
 });

@@ -10,7 +10,7 @@ export function startBanner(config: Pick<AppConfig, 'HOST' | 'PORT' | 'TEMPORAL_
   const lines = [
     '',
     'order-service is starting:',
-    `  API       http://${host}:${config.PORT}   (health: http://${host}:${config.PORT}/healthz)`,
+    `  API       http://${host}:${config.PORT}   (ready: http://${host}:${config.PORT}/readyz)`,
     `  Web UI    http://127.0.0.1:${config.TEMPORAL_UI_PORT}   (Temporal: orders are workflows "order-<orderId>")`,
     config.OPERATOR_API_KEY === DEVELOPMENT_OPERATOR_KEY
       ? `  Operator  Authorization: Bearer ${config.OPERATOR_API_KEY}   (development default: set OPERATOR_API_KEY)`

@@ -263,10 +263,10 @@ describe('system', () => {
     );
   });
 
-  it('reports each dependency, and 503 when one is down', async () => {
-    const healthy = await api.request('GET', '/healthz', { key: null });
-    expect(healthy.status).toBe(200);
-    expect(healthy.body).toMatchObject({ status: 'ok', checks: { temporal: { status: 'up' }, postgres: { status: 'up' } } });
+  it('readiness reports each part, and 503 when one is down; liveness does not depend on them', async () => {
+    // (This file declares no consumers, so its subscriber parts are down: test/api/readiness.test.ts covers the whole.)
+    const seen = await api.request('GET', '/readyz', { key: null });
+    expect(seen.body).toMatchObject({ checks: { temporal: { status: 'up' }, postgres: { status: 'up' } } });
 
     // A PostgreSQL that is not there (nothing listens on port 1).
     const down = await startApi(h, [
@@ -280,9 +280,10 @@ describe('system', () => {
       },
     ]);
     try {
-      const res = await down.request('GET', '/healthz', { key: null });
+      const res = await down.request('GET', '/readyz', { key: null });
       expect(res.status).toBe(503);
-      expect(res.body).toMatchObject({ status: 'unavailable', checks: { temporal: { status: 'up' }, postgres: { status: 'down', error: expect.any(String) } } });
+      expect(res.body).toMatchObject({ status: 'not ready', checks: { temporal: { status: 'up' }, postgres: { status: 'down', error: expect.any(String) } } });
+      expect(await down.request('GET', '/healthz', { key: null })).toMatchObject({ status: 200, body: { status: 'ok' } });
     } finally {
       await down.close();
     }

@@ -3,7 +3,8 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { createApp } from '../../api/app';
 import { LiveStreams, stopServing } from '../../api/live-streams';
-import type { ApiDeps, HealthCheck } from '../../api/context';
+import type { ApiDeps } from '../../api/context';
+import { readinessChecks, type ReadinessCheck } from '../../api/readiness';
 import { connectMessaging, Topology } from '../../messaging/nats';
 import { createLogger } from '../../runtime/logger';
 import type { Harness } from './harness';
@@ -23,22 +24,20 @@ export interface Api {
   close(): Promise<void>;
 }
 
-export async function startApi(h: Harness, health?: HealthCheck[], config: Partial<ApiDeps['config']> = {}): Promise<Api> {
+export async function startApi(h: Harness, readiness?: ReadinessCheck[], config: Partial<ApiDeps['config']> = {}): Promise<Api> {
   const messaging = await connectMessaging(h.config.NATS_URL, 'api-test');
   const liveStreams = new LiveStreams(config.MAX_STREAMS_PER_KEY ?? h.config.MAX_STREAMS_PER_KEY, config.STREAM_MAX_BUFFER_BYTES ?? h.config.STREAM_MAX_BUFFER_BYTES);
+  const topology = new Topology(h.config.EVENTS_PREFIX);
   const app = createApp({
     liveStreams,
     messaging,
-    topology: new Topology(h.config.EVENTS_PREFIX),
+    topology,
     config: { ...h.config, OPERATOR_API_KEY: OPERATOR_KEY, ...config },
     orm: h.orm,
     orders: h.orders,
     venue: h.venue,
     logger: createLogger('api-test', 'silent'),
-    health: health ?? [
-      { name: 'temporal', check: async () => void (await h.client.workflowService.getSystemInfo({})) },
-      { name: 'postgres', check: async () => void (await h.orm.em.fork().execute('select 1')) },
-    ],
+    readiness: readiness ?? readinessChecks({ config: { ...h.config, TEMPORAL_TASK_QUEUE: h.taskQueue }, temporal: h.client, orm: h.orm, messaging, topology }),
   });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
