@@ -24,10 +24,6 @@ export type LimitsConfig = Pick<AppConfig, 'RATE_LIMIT_PER_SECOND' | 'RATE_LIMIT
 const BURST_WINDOW_SECONDS = 10;
 const UNLIMITED_PATHS = new Set(['/healthz', '/readyz']);
 
-export function tooManyRequests(detail: string, retryAfterSeconds: number): Problem {
-  return new Problem(429, 'Too many requests', detail, { retryAfterSeconds });
-}
-
 /** The rate with its burst; `perSecond` alone tells how much a caller used this second. */
 function limiter(config: LimitsConfig): { bursty: Pick<BurstyRateLimiter, 'consume'>; perSecond: RateLimiterMemory } {
   const perSecond = new RateLimiterMemory({ points: config.RATE_LIMIT_PER_SECOND, duration: 1 });
@@ -43,7 +39,7 @@ export function rateLimit(config: LimitsConfig): (ctx: AppContext, next: Next) =
   const refused = (res: unknown): Problem => {
     if (!(res instanceof RateLimiterRes)) throw res;
     const retryAfter = Math.max(1, Math.ceil(res.msBeforeNext / 1000));
-    return tooManyRequests(`at most ${config.RATE_LIMIT_PER_SECOND} requests a second (burst ${config.RATE_LIMIT_BURST}); retry after ${retryAfter} s`, retryAfter);
+    return Problem.tooManyRequests(`at most ${config.RATE_LIMIT_PER_SECOND} requests a second (burst ${config.RATE_LIMIT_BURST}); retry after ${retryAfter} s`, retryAfter);
   };
   return async (ctx, next) => {
     if (UNLIMITED_PATHS.has(ctx.path)) return next();

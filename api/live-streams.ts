@@ -11,7 +11,7 @@
  */
 import type { Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { tooManyRequests } from './limits';
+import { Problem } from './problem';
 
 export interface LiveStream {
   /** Sends one SSE frame; false when the stream is over (closed, or just disconnected as too slow). */
@@ -78,7 +78,7 @@ export class LiveStreams {
    */
   openStream(owner: string, out: Duplex, onClose: () => void): LiveStream {
     const n = this.perOwner.get(owner) ?? 0;
-    if (n >= this.maxPerOwner) throw tooManyRequests(`at most ${this.maxPerOwner} live event streams at once per key; close one first`, 1);
+    if (n >= this.maxPerOwner) throw Problem.tooManyRequests(`at most ${this.maxPerOwner} live event streams at once per key; close one first`, 1);
     this.perOwner.set(owner, n + 1);
     const stream: LiveStream = new OpenStream(out, this.maxBufferBytes, () => {
       this.open.delete(stream);

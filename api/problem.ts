@@ -42,6 +42,11 @@ export class Problem extends Error {
     return new Problem(404, 'Not found', `${what} does not exist`);
   }
 
+  /** 429, with the Retry-After (whole seconds) sendProblem sets as a header. */
+  static tooManyRequests(detail: string, retryAfterSeconds: number): Problem {
+    return new Problem(429, 'Too many requests', detail, { retryAfterSeconds });
+  }
+
   static conflict(title: string, detail: string, extra: Record<string, unknown> = {}): Problem {
     return new Problem(409, title, detail, extra);
   }
