@@ -18,6 +18,7 @@ import { Migration20261124000004_notifications } from './Migration20261124000004
 import { Migration20261124000005_reports } from './Migration20261124000005_reports';
 import { Migration20261129000006_outbox_cursors } from './Migration20261129000006_outbox_cursors';
 import { Migration20261129211500_account_keys } from './Migration20261129211500_account_keys';
+import { Migration20261129213500_subscriber_held_events } from './Migration20261129213500_subscriber_held_events';
 
 export const migrations: MigrationObject[] = [
   { name: 'Migration20261124000001_core', class: Migration20261124000001_core },
@@ -27,4 +28,5 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261124000005_reports', class: Migration20261124000005_reports },
   { name: 'Migration20261129000006_outbox_cursors', class: Migration20261129000006_outbox_cursors },
   { name: 'Migration20261129211500_account_keys', class: Migration20261129211500_account_keys },
+  { name: 'Migration20261129213500_subscriber_held_events', class: Migration20261129213500_subscriber_held_events },
 ];
