@@ -9,13 +9,19 @@
  * - postgres, jetstream: they answer;
  * - relay: the oldest event waiting in the outbox is younger than READY_MAX_RELAY_LAG_MS;
  * - subscriber:<name>: each of its durable consumers exists and has at most
- *   READY_MAX_CONSUMER_LAG events pending or unacknowledged.
+ *   READY_MAX_CONSUMER_LAG events pending or unacknowledged;
+ * - breakers: the circuit breakers the running processes report (not closed ones, and
+ *   every worker's venue breaker): down while a venue breaker is open (orders cannot
+ *   reach the venue); an open webhook breaker is listed but is a receiver's trouble,
+ *   not ours.
  */
 import type { Client } from '@temporalio/client';
 import type { AppConfig } from '../config';
 import type { Messaging, Topology } from '../messaging/nats';
 import type { Orm } from '../persistence/orm';
+import { liveBreakerStates } from '../persistence/breakers/repository';
 import { oldestUnpublishedAgeMs } from '../persistence/outbox/repository';
+import { VENUE_BREAKER } from '../venue/breaker-exchange';
 import { consumerName, consumerSpecsFor } from '../subscribers/framework';
 import { SUBSCRIBERS } from '../subscribers/registry';
 
@@ -31,6 +37,8 @@ export interface ReadinessCheck {
  */
 export const POLLER_SEEN_MS = 90_000;
 const TASK_QUEUE_KIND_WORKFLOW = 1;
+/** Processes report their breakers every 5 s: an older report is a process that is gone. */
+const BREAKER_REPORT_FRESH_MS = 20_000;
 
 export interface ReadinessDeps {
   config: Pick<AppConfig, 'TEMPORAL_NAMESPACE' | 'TEMPORAL_TASK_QUEUE' | 'READY_MAX_RELAY_LAG_MS' | 'READY_MAX_CONSUMER_LAG' | 'SUBSCRIBER_ACK_WAIT_MS'>;
@@ -67,6 +75,16 @@ export function readinessChecks(d: ReadinessDeps): ReadinessCheck[] {
           throw new Error(`the oldest unpublished event waits for ${oldestUnpublishedMs} ms (limit ${config.READY_MAX_RELAY_LAG_MS})`);
         }
         return { oldestUnpublishedMs };
+      },
+    },
+    {
+      name: 'breakers',
+      check: async () => {
+        const reports = await liveBreakerStates(d.orm.em.fork(), BREAKER_REPORT_FRESH_MS);
+        const listed = reports.flatMap((r) => r.breakers.map((b) => ({ process: r.process, instance: r.instance, ...b })));
+        const venueOpen = listed.filter((b) => b.name === VENUE_BREAKER && b.state === 'open');
+        if (venueOpen.length > 0) throw new Error(`the venue's circuit breaker is open in ${venueOpen.map((b) => `${b.process} ${b.instance} since ${b.since}`).join(', ')}`);
+        return { breakers: listed };
       },
     },
     ...Object.values(SUBSCRIBERS).map((def) => ({

@@ -75,6 +75,10 @@ const settings = z.object({
   READY_MAX_RELAY_LAG_MS: z.coerce.number().int().min(0).default(30_000),
   /** /readyz: events a subscriber's consumer may have waiting (pending + unacknowledged) before the service is not ready. */
   READY_MAX_CONSUMER_LAG: z.coerce.number().int().min(0).default(10_000),
+  /** Circuit breakers (venue submission, webhook delivery): consecutive failures that open one. */
+  BREAKER_FAILURE_THRESHOLD: z.coerce.number().int().positive().default(5),
+  /** How long an open breaker refuses calls before it lets one probe through (ms). */
+  BREAKER_HALF_OPEN_AFTER_MS: z.coerce.number().int().positive().default(10_000),
   /** Graceful shutdown limit before a process exits anyway. */
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
 });

@@ -19,6 +19,7 @@ import { Migration20261124000005_reports } from './Migration20261124000005_repor
 import { Migration20261129000006_outbox_cursors } from './Migration20261129000006_outbox_cursors';
 import { Migration20261129211500_account_keys } from './Migration20261129211500_account_keys';
 import { Migration20261129213500_subscriber_held_events } from './Migration20261129213500_subscriber_held_events';
+import { Migration20261129214500_breaker_states } from './Migration20261129214500_breaker_states';
 
 export const migrations: MigrationObject[] = [
   { name: 'Migration20261124000001_core', class: Migration20261124000001_core },
@@ -29,4 +30,5 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261129000006_outbox_cursors', class: Migration20261129000006_outbox_cursors },
   { name: 'Migration20261129211500_account_keys', class: Migration20261129211500_account_keys },
   { name: 'Migration20261129213500_subscriber_held_events', class: Migration20261129213500_subscriber_held_events },
+  { name: 'Migration20261129214500_breaker_states', class: Migration20261129214500_breaker_states },
 ];

@@ -23,7 +23,7 @@ export const NOTIFICATION_STATUSES = ['PENDING', 'DELIVERED', 'FAILED'] as const
 export type NotificationStatus = (typeof NOTIFICATION_STATUSES)[number];
 
 /** What an attempt came to, as the notifications API reports it (never the raw socket error). */
-export const DELIVERY_RESULTS = ['HTTP 2xx', 'HTTP 3xx', 'HTTP 4xx', 'HTTP 5xx', 'timeout', 'network error', 'target refused', 'webhook deleted', 'no result'] as const;
+export const DELIVERY_RESULTS = ['HTTP 2xx', 'HTTP 3xx', 'HTTP 4xx', 'HTTP 5xx', 'timeout', 'network error', 'target refused', 'circuit open', 'webhook deleted', 'no result'] as const;
 export type DeliveryResult = (typeof DELIVERY_RESULTS)[number];
 
 /** The class of an HTTP status, e.g. 503 -> "HTTP 5xx". */
@@ -220,6 +220,7 @@ export async function recordNotifications(em: EntityManager, event: EventEnvelop
 /** A webhook notification claimed for one delivery attempt, with its webhook. */
 export interface ClaimedDelivery {
   id: string;
+  webhook_id: string;
   event_id: string;
   event_type: string;
   payload: unknown;
@@ -242,7 +243,7 @@ export async function claimDueDeliveries(em: EntityManager, limit: number, lease
      where w.id = n.webhook_id and n.id in (
        select id from notifications where status = 'PENDING' and channel = 'webhook' and next_attempt_at <= now()
        order by next_attempt_at, id limit :limit for update skip locked)
-     returning n.id, n.event_id, n.event_type, n.payload, n.attempts, w.url, w.secret, w.active`,
+     returning n.id, n.webhook_id, n.event_id, n.event_type, n.payload, n.attempts, w.url, w.secret, w.active`,
     { leaseSeconds, limit },
   );
 }
@@ -262,6 +263,19 @@ export async function recordRetry(em: EntityManager, outcome: AttemptOutcome, de
     `update notifications set last_error = :error, last_status_code = :statusCode, next_attempt_at = now() + make_interval(secs => :delaySeconds)
      where id = :id and status = 'PENDING' and attempts = :attempt`,
     { error: outcome.error, statusCode: outcome.statusCode, delaySeconds, id: outcome.id, attempt: outcome.attempt },
+  );
+}
+
+/**
+ * An attempt not made (its webhook's circuit breaker is open): the attempt the claim
+ * counted is given back, and the notification is due again after `delaySeconds`.
+ */
+export async function postponeDelivery(em: EntityManager, claim: { id: string; attempt: number }, delaySeconds: number): Promise<void> {
+  await sql(
+    em,
+    `update notifications set attempts = attempts - 1, last_error = 'circuit open', last_status_code = null, next_attempt_at = now() + make_interval(secs => :delaySeconds)
+     where id = :id and status = 'PENDING' and attempts = :attempt`,
+    { delaySeconds, id: claim.id, attempt: claim.attempt },
   );
 }
 

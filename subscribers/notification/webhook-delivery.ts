@@ -29,7 +29,12 @@
  * Any 2xx answer is a delivery. Anything else (another status, a redirect, a network
  * error, no answer within the timeout) is a failed attempt, retried after an
  * exponential backoff (base, 2 x base, 4 x base ... capped), until the notification
- * is FAILED after maxAttempts attempts. A target whose address is not public is
+ * is FAILED after maxAttempts attempts (FAILED is the dead letter: listed with
+ * ?status=FAILED). The delays are jittered (75-100 % of the step) so the retries of
+ * many notifications do not arrive together. Each webhook has a circuit breaker:
+ * after `breaker.failureThreshold` failed attempts in a row it opens, and its
+ * notifications wait `breaker.halfOpenAfterMs` without an attempt being made or
+ * counted (`circuit open`), then one probes. A target whose address is not public is
  * refused before connecting (targets.ts) and FAILED at once, unless private targets
  * are allowed (WEBHOOK_ALLOW_PRIVATE).
  *
@@ -43,10 +48,12 @@ import { request as httpRequest, type Agent } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { BackgroundService, ServiceDeps } from '../framework';
 import type { Orm } from '../../persistence/orm';
-import { claimDueDeliveries, recordFinished, recordRetry, statusClassOf, type ClaimedDelivery, type DeliveryResult } from './store';
+import { claimDueDeliveries, postponeDelivery, recordFinished, recordRetry, statusClassOf, type ClaimedDelivery, type DeliveryResult } from './store';
 import type { Logger } from '../../runtime/logger';
 import { BatchLoop, forEachConcurrently } from '../../runtime/pump';
-import { backoffMs } from '../../runtime/timing';
+import { BreakerBoard, BrokenCircuitError, type BreakerSettings } from '../../runtime/breaker';
+import { backoffMs, jittered } from '../../runtime/timing';
+import { BreakerReporter } from '../../persistence/breakers/repository';
 import { isRefusedTarget, webhookAgents } from './targets';
 
 export interface WebhookDeliveryOptions {
@@ -68,6 +75,8 @@ export interface WebhookDeliveryOptions {
   leaseMs: number;
   /** Deliver to loopback, private and link-local addresses too (WEBHOOK_ALLOW_PRIVATE; development and tests). */
   allowPrivateTargets: boolean;
+  /** The circuit breaker each webhook has. */
+  breaker: BreakerSettings;
 }
 
 export const DEFAULT_WEBHOOK_DELIVERY: Readonly<WebhookDeliveryOptions> = {
@@ -80,6 +89,7 @@ export const DEFAULT_WEBHOOK_DELIVERY: Readonly<WebhookDeliveryOptions> = {
   maxAttempts: 10,
   leaseMs: 30_000,
   allowPrivateTargets: false,
+  breaker: { failureThreshold: 5, halfOpenAfterMs: 30_000 },
 };
 
 const USER_AGENT = 'order-service-webhooks/1';
@@ -124,6 +134,9 @@ export class WebhookDelivery extends BatchLoop implements BackgroundService {
   private readonly orm: Orm;
   private readonly logger: Logger;
   private readonly agents: { http: Agent; https: Agent };
+  /** One circuit breaker per webhook, reported for /readyz. */
+  readonly breakers: BreakerBoard;
+  private readonly reporter: BreakerReporter;
 
   constructor(orm: Orm, logger: Logger, options: Partial<WebhookDeliveryOptions> = {}) {
     const resolved = { ...DEFAULT_WEBHOOK_DELIVERY, ...options };
@@ -132,14 +145,25 @@ export class WebhookDelivery extends BatchLoop implements BackgroundService {
     this.logger = logger;
     this.options = resolved;
     this.agents = webhookAgents(resolved.allowPrivateTargets);
+    this.breakers = new BreakerBoard(resolved.breaker, (name, state) => {
+      logger[state === 'closed' ? 'info' : 'warn']({ breaker: name, state }, 'webhook circuit breaker state');
+      this.reporter.kick();
+    });
+    this.reporter = new BreakerReporter(orm, 'notification', this.breakers, [], 5_000, (err) => logger.warn({ err }, 'could not report breaker states'));
     if (this.options.leaseMs <= this.options.timeoutMs) throw new Error('webhook delivery: leaseMs must exceed timeoutMs');
     if (this.options.maxAttempts < 1) throw new Error('webhook delivery: maxAttempts must be at least 1');
+  }
+
+  override async start(): Promise<void> {
+    this.reporter.start();
+    await super.start();
   }
 
   override async stop(): Promise<void> {
     for (const t of this.wakeups) clearTimeout(t);
     this.wakeups.clear();
     await super.stop();
+    await this.reporter.stop();
   }
 
   protected async runBatch(): Promise<boolean> {
@@ -165,7 +189,23 @@ export class WebhookDelivery extends BatchLoop implements BackgroundService {
       // Its last attempt's result was never recorded (the process stopped): give up.
       return this.finish(row, 'FAILED', { ok: false, statusCode: null, error: 'no result', detail: `no result after ${this.options.maxAttempts} attempts` });
     }
-    const result = await this.attempt(row);
+    let result: AttemptResult;
+    try {
+      result = await this.breakers.get(`webhook:${row.webhook_id}`).execute(async () => {
+        const r = await this.attempt(row);
+        // A refused target says nothing about the receiver: it does not count against its breaker.
+        if (!r.ok && r.error !== 'target refused') throw Object.assign(new Error(r.detail), { result: r });
+        return r;
+      });
+    } catch (err) {
+      if (err instanceof BrokenCircuitError) {
+        // No attempt made: the breaker is open. Given back, due when it lets a probe through.
+        await postponeDelivery(this.orm.em.fork(), { id: row.id, attempt: row.attempts }, this.options.breaker.halfOpenAfterMs / 1000);
+        return;
+      }
+      if (!(err instanceof Error && 'result' in err)) throw err;
+      result = err.result as AttemptResult;
+    }
     if (result.ok) return this.finish(row, 'DELIVERED', result);
     const log = { notificationId: String(row.id), eventId: row.event_id, eventType: row.event_type, url: row.url, attempt: row.attempts, error: result.detail };
     if (result.error === 'target refused') {
@@ -177,7 +217,7 @@ export class WebhookDelivery extends BatchLoop implements BackgroundService {
       this.logger.error(log, 'ALERT: webhook delivery failed for good');
       return this.finish(row, 'FAILED', result);
     }
-    const delay = backoffMs(row.attempts, this.options.backoffBaseMs, this.options.backoffCapMs);
+    const delay = jittered(backoffMs(row.attempts, this.options.backoffBaseMs, this.options.backoffCapMs));
     this.logger.warn({ ...log, retryInMs: delay }, 'webhook delivery failed; will retry');
     await recordRetry(this.orm.em.fork(), { id: row.id, attempt: row.attempts, statusCode: result.statusCode, error: result.error }, delay / 1000);
     // Wake up when the retry is due rather than at the next poll.
@@ -221,5 +261,9 @@ export class WebhookDelivery extends BatchLoop implements BackgroundService {
 
 /** A delivery service over the subscriber's deps (tests pass small backoffs and attempt limits). */
 export function createWebhookDelivery(deps: ServiceDeps, options: Partial<WebhookDeliveryOptions> = {}): WebhookDelivery {
-  return new WebhookDelivery(deps.orm, deps.logger, { allowPrivateTargets: deps.config.WEBHOOK_ALLOW_PRIVATE, ...options });
+  return new WebhookDelivery(deps.orm, deps.logger, {
+    allowPrivateTargets: deps.config.WEBHOOK_ALLOW_PRIVATE,
+    breaker: { failureThreshold: deps.config.BREAKER_FAILURE_THRESHOLD, halfOpenAfterMs: deps.config.BREAKER_HALF_OPEN_AFTER_MS },
+    ...options,
+  });
 }

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { readinessChecks } from '../../api/readiness';
 import { Topology } from '../../messaging/nats';
+import { forgetBreakerStates, reportBreakerStates } from '../../persistence/breakers/repository';
 import { startApi, type Api } from '../support/api';
 import { startHarness, type Harness } from '../support/harness';
 import { eventually, startPipeline, type Pipeline } from '../support/pipeline';
@@ -54,7 +55,7 @@ describe('health', () => {
       (r) => r.status === 200,
     );
     expect(res.body.status).toBe('ready');
-    expect(Object.keys(res.body.checks).sort()).toEqual(['jetstream', 'postgres', 'relay', 'subscriber:notification', 'subscriber:portfolio', 'subscriber:report', 'temporal']);
+    expect(Object.keys(res.body.checks).sort()).toEqual(['breakers', 'jetstream', 'postgres', 'relay', 'subscriber:notification', 'subscriber:portfolio', 'subscriber:report', 'temporal']);
     expect(res.body.checks.temporal).toMatchObject({ status: 'up', taskQueue: h.taskQueue, workers: expect.any(Number) });
     expect(res.body.checks.temporal.workers).toBeGreaterThanOrEqual(1);
     expect(res.body.checks.relay).toMatchObject({ status: 'up', oldestUnpublishedMs: expect.any(Number) });
@@ -87,5 +88,28 @@ describe('health', () => {
     const behind = await strict.request('GET', '/readyz', { key: null });
     expect(behind.status).toBe(503);
     expect(behind.body.checks['subscriber:report']).toMatchObject({ status: 'down', error: expect.stringMatching(/events waiting \(limit -1\)/) });
+  });
+
+  it('/readyz: 503 while a worker reports the venue breaker open; open webhook breakers are listed, not failing', async () => {
+    const a = await api();
+    const instance = `test/${randomUUID()}`;
+    const since = new Date().toISOString();
+    try {
+      await reportBreakerStates(h.orm.em.fork(), {
+        instance,
+        process: 'notification',
+        breakers: [{ name: 'webhook:w-1', state: 'open', since }],
+      });
+      const listed = await eventually(() => a.request('GET', '/readyz', { key: null }), (r) => r.status === 200);
+      expect(listed.body.checks.breakers).toMatchObject({ status: 'up', breakers: expect.arrayContaining([{ process: 'notification', instance, name: 'webhook:w-1', state: 'open', since }]) });
+
+      await reportBreakerStates(h.orm.em.fork(), { instance, process: 'worker', breakers: [{ name: 'venue', state: 'open', since }] });
+      const res = await a.request('GET', '/readyz', { key: null });
+      expect(res.status).toBe(503);
+      expect(res.body.checks.breakers).toMatchObject({ status: 'down', error: expect.stringContaining(`the venue's circuit breaker is open in worker ${instance}`) });
+    } finally {
+      await forgetBreakerStates(h.orm.em.fork(), instance);
+    }
+    expect((await a.request('GET', '/readyz', { key: null })).body.checks.breakers.status).toBe('up');
   });
 });

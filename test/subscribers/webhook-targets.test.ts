@@ -13,6 +13,9 @@
  * the API shows only the class `target refused`. The same receiver with private
  * targets allowed gets the delivery (the control: the refusal is what stopped it).
  *
+ * Each webhook's circuit breaker is shown here too: after its threshold of failures
+ * no attempt is made (or counted) while it is open.
+ *
  * The send-time part runs on a database of its own, so no other test file's delivery
  * service (which allows private targets) claims its notifications.
  */
@@ -25,10 +28,11 @@ import type { EventEnvelope } from '../../events/catalogue';
 import { connectDatabase, dropDatabase, type Orm } from '../../persistence/orm';
 import { createLogger } from '../../runtime/logger';
 import { createWebhook, listNotifications, listWebhooks, recordNotifications } from '../../subscribers/notification/store';
-import { WebhookDelivery } from '../../subscribers/notification/webhook-delivery';
+import { WebhookDelivery, type WebhookDeliveryOptions } from '../../subscribers/notification/webhook-delivery';
 import { refusedWebhookHost } from '../../subscribers/notification/targets';
 import { startApi, type Api } from '../support/api';
 import { startHarness, type Harness } from '../support/harness';
+import { eventually } from '../support/pipeline';
 
 const REFUSED = [
   'http://127.0.0.1:5432/',
@@ -91,6 +95,7 @@ describe('webhook targets', () => {
     let databaseUrl: string;
     let receiver: Server;
     let connections = 0;
+    let failHits = 0;
     let port = 0;
 
     beforeAll(async () => {
@@ -98,8 +103,9 @@ describe('webhook targets', () => {
       url.pathname = `${url.pathname}_targets`;
       databaseUrl = url.toString();
       orm = await connectDatabase(databaseUrl);
-      receiver = createServer((req, res) => void req.resume().on('end', () => res.writeHead(200).end()));
+      receiver = createServer((req, res) => void req.resume().on('end', () => res.writeHead(req.url === '/fail' ? 500 : 200).end()));
       receiver.on('connection', () => connections++);
+      receiver.on('request', (req) => req.url === '/fail' && failHits++);
       await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
       port = (receiver.address() as AddressInfo).port;
     });
@@ -128,8 +134,8 @@ describe('webhook targets', () => {
       return id;
     }
 
-    const delivery = (allowPrivateTargets: boolean) =>
-      new WebhookDelivery(orm, createLogger('test', 'silent'), { allowPrivateTargets, maxAttempts: 3, backoffBaseMs: 50, timeoutMs: 2_000 });
+    const delivery = (allowPrivateTargets: boolean, more: Partial<WebhookDeliveryOptions> = {}) =>
+      new WebhookDelivery(orm, createLogger('test', 'silent'), { allowPrivateTargets, maxAttempts: 3, backoffBaseMs: 50, timeoutMs: 2_000, ...more });
 
     it('refuses a private address it resolved or was given, before connecting; the API shows the class only', async () => {
       const byIp = await queued(`http://127.0.0.1:${port}/hook`);
@@ -150,5 +156,26 @@ describe('webhook targets', () => {
       expect(rows).toEqual([expect.objectContaining({ status: 'DELIVERED', attempts: 1, lastResult: 'HTTP 2xx' })]);
       expect(connections).toBe(1);
     });
+
+    it("a webhook's circuit breaker opens after its threshold: no attempt is made or counted while it is open", async () => {
+      const accountId = await queued(`http://127.0.0.1:${port}/fail`);
+      const d = delivery(true, { maxAttempts: 10, backoffBaseMs: 1, breaker: { failureThreshold: 2, halfOpenAfterMs: 600_000 } });
+      const row = async () => (await listNotifications(orm.em.fork(), accountId, { limit: 10 })).filter((n) => n.channel === 'webhook')[0];
+      // Each round claims what is due; the retries are due within milliseconds.
+      const seen = await eventually(
+        async () => {
+          await d.drain();
+          return row();
+        },
+        (n) => n.lastResult === 'circuit open',
+      );
+      expect(failHits).toBe(2);
+      expect(seen).toMatchObject({ status: 'PENDING', attempts: 2, lastResult: 'circuit open' });
+      expect(d.breakers.snapshot()).toEqual([expect.objectContaining({ state: 'open' })]);
+      // Due again only when the breaker lets a probe through: nothing more reaches the receiver.
+      await d.drain();
+      expect(failHits).toBe(2);
+    });
   });
 });
+
