@@ -3,6 +3,7 @@
  * bodies, problem+json errors, request logs, and the routes.
  */
 import { randomUUID } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
 import { bodyParser } from '@koa/bodyparser';
 import Koa from 'koa';
 import type { ApiDeps, AppContext, AppState } from './context';
@@ -54,6 +55,8 @@ export function createApp(deps: ApiDeps): Koa<AppState, AppContext> {
     try {
       await next();
       if (ctx.status === 404 && ctx.body === undefined) sendProblem(ctx, Problem.notFound(`${ctx.method} ${ctx.path}`));
+      // Answers the router makes itself (405 with Allow, 501) are problems too.
+      else if (ctx.status >= 400 && ctx.body === undefined) sendProblem(ctx, new Problem(ctx.status, STATUS_CODES[ctx.status] ?? 'Error', `${ctx.method} ${ctx.path}: ${STATUS_CODES[ctx.status] ?? 'refused'}`));
     } catch (err) {
       if (err instanceof Problem) return sendProblem(ctx, err);
       const status = (err as { status?: number; expose?: boolean }).status;

@@ -43,11 +43,12 @@ export function formatCursor(c: Cursor): string {
 export function parseCursor(id: string): Cursor {
   const cursor: Cursor = {};
   for (const part of id.split(',').filter(Boolean)) {
-    const [stream, seq] = part.split(':');
-    if (!(CURSOR_STREAMS as readonly string[]).includes(stream) || !/^\d+$/.test(seq ?? '')) {
+    // Exactly what formatCursor writes: a known stream, one colon, a sequence JetStream can hold.
+    const m = /^([a-z]+):(\d{1,15})$/.exec(part);
+    if (!m || !(CURSOR_STREAMS as readonly string[]).includes(m[1]) || cursor[m[1] as CursorStream] !== undefined) {
       throw Problem.field('Last-Event-ID', `"${id}" is not an event id from this stream`);
     }
-    cursor[stream as CursorStream] = Number(seq);
+    cursor[m[1] as CursorStream] = Number(m[2]);
   }
   return cursor;
 }
