@@ -36,7 +36,7 @@ export async function startApi(h: Harness, readiness?: ReadinessCheck[], config:
     orm: h.orm,
     orders: h.orders,
     venue: h.venue,
-    logger: createLogger('api-test', 'silent'),
+    logger: createLogger('api-test', process.env.API_LOG ?? 'silent'),
     readiness: readiness ?? readinessChecks({ config: { ...h.config, TEMPORAL_TASK_QUEUE: h.taskQueue }, temporal: h.client, orm: h.orm, messaging, topology }),
   });
   const server: Server = await new Promise((resolve) => {
