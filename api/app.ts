@@ -3,9 +3,11 @@
  * bodies, problem+json errors, request logs, and the routes.
  */
 import { randomUUID } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
 import { bodyParser } from '@koa/bodyparser';
 import Koa from 'koa';
 import type { ApiDeps, AppContext, AppState } from './context';
+import { rateLimit } from './limits';
 import { Problem, sendProblem } from './problem';
 import { accountRoutes } from './routes/accounts';
 import { eventRoutes } from './routes/events';
@@ -16,6 +18,8 @@ import { portfolioRoutes } from './routes/portfolio';
 import { reportRoutes } from './routes/reports';
 import { systemRoutes } from './routes/system';
 
+/** The largest request body taken (larger: 413). */
+const MAX_BODY = '64kb';
 const CORRELATION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const TRACEPARENT = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/;
 
@@ -51,6 +55,8 @@ export function createApp(deps: ApiDeps): Koa<AppState, AppContext> {
     try {
       await next();
       if (ctx.status === 404 && ctx.body === undefined) sendProblem(ctx, Problem.notFound(`${ctx.method} ${ctx.path}`));
+      // Answers the router makes itself (405 with Allow, 501) are problems too.
+      else if (ctx.status >= 400 && ctx.body === undefined) sendProblem(ctx, new Problem(ctx.status, STATUS_CODES[ctx.status] ?? 'Error', `${ctx.method} ${ctx.path}: ${STATUS_CODES[ctx.status] ?? 'refused'}`));
     } catch (err) {
       if (err instanceof Problem) return sendProblem(ctx, err);
       const status = (err as { status?: number; expose?: boolean }).status;
@@ -62,11 +68,14 @@ export function createApp(deps: ApiDeps): Koa<AppState, AppContext> {
     }
   });
 
+  app.use(rateLimit(deps.config));
+
   app.use(
     bodyParser({
       enableTypes: ['json'],
-      jsonLimit: '64kb',
-      onError: () => {
+      jsonLimit: MAX_BODY,
+      onError: (err: Error & { status?: number }) => {
+        if (err.status === 413) throw new Problem(413, 'Payload too large', `a request body may have at most ${MAX_BODY}`);
         throw Problem.field('(body)', 'is not valid JSON');
       },
     }),

@@ -9,23 +9,26 @@ import type { Orm } from '../persistence/orm';
 import type { Logger } from '../runtime/logger';
 import type { SimulatedVenue } from '../venue/simulated/venue';
 import type { OrderClient } from '../clients/order-client';
-
-export interface HealthCheck {
-  name: string;
-  check: () => Promise<void>;
-}
+import type { LiveStreams } from './live-streams';
+import type { ReadinessCheck } from './readiness';
 
 export interface ApiDeps {
-  config: Pick<AppConfig, 'OPERATOR_API_KEY'>;
+  config: Pick<
+    AppConfig,
+    'NODE_ENV' | 'OPERATOR_API_KEY' | 'WEBHOOK_ALLOW_PRIVATE' | 'RATE_LIMIT_PER_SECOND' | 'RATE_LIMIT_BURST' | 'MAX_STREAMS_PER_KEY' | 'STREAM_MAX_BUFFER_BYTES'
+  >;
   orm: Orm;
   orders: OrderClient;
   /** The simulated venue, when it is the configured venue (its market routes are mounted then). */
   venue: SimulatedVenue | null;
-  health: HealthCheck[];
+  /** The parts GET /readyz checks (readiness.ts). */
+  readiness: ReadinessCheck[];
   logger: Logger;
   /** JetStream, for the live event stream (GET /events). */
   messaging: Messaging;
   topology: Topology;
+  /** The open live event streams: capped per key, ended at shutdown. */
+  liveStreams: LiveStreams;
 }
 
 export interface AppState {

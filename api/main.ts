@@ -11,6 +11,8 @@ import { runProcess } from '../runtime/process';
 import { openSimulatedVenueDatabase } from '../venue/simulated/database';
 import { SimulatedVenue } from '../venue/simulated/venue';
 import { createApp } from './app';
+import { readinessChecks } from './readiness';
+import { LiveStreams, stopServing } from './live-streams';
 
 runProcess('api', async ({ config, logger, lifecycle }) => {
   const orm = await openDatabase(config.DATABASE_URL, lifecycle);
@@ -18,7 +20,9 @@ runProcess('api', async ({ config, logger, lifecycle }) => {
   const client = await openTemporalClient(config, lifecycle);
   const nats = await openMessaging(config.NATS_URL, 'order-service-api', lifecycle);
 
+  const liveStreams = new LiveStreams(config.MAX_STREAMS_PER_KEY, config.STREAM_MAX_BUFFER_BYTES);
   const app = createApp({
+    liveStreams,
     config,
     orm,
     orders: new OrderClient(client, config.TEMPORAL_TASK_QUEUE, config.ORDER_ACK_TIMEOUT_MS, () => orm.em.fork()),
@@ -26,16 +30,12 @@ runProcess('api', async ({ config, logger, lifecycle }) => {
     logger,
     messaging: nats,
     topology: new Topology(config.EVENTS_PREFIX),
-    health: [
-      { name: 'temporal', check: async () => void (await client.workflowService.getSystemInfo({})) },
-      { name: 'postgres', check: async () => void (await orm.em.fork().execute('select 1')) },
-      { name: 'nats', check: async () => void (await nats.jsm.getAccountInfo()) },
-    ],
+    readiness: readinessChecks({ config, temporal: client, orm, messaging: nats, topology: new Topology(config.EVENTS_PREFIX) }),
   });
 
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.PORT, config.HOST, () => resolve(s)).on('error', reject);
   });
-  lifecycle.onShutdown('http server', () => new Promise<void>((resolve) => server.close(() => resolve())));
+  lifecycle.onShutdown('http server', () => stopServing(server, liveStreams));
   logger.info({ url: `http://${config.HOST}:${config.PORT}` }, 'API listening');
 });

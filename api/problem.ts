@@ -16,8 +16,6 @@ export class Problem extends Error {
     readonly title: string,
     readonly detail: string,
     readonly extra: Record<string, unknown> = {},
-    /** Response headers that go with it (Retry-After). */
-    readonly headers: Record<string, string> = {},
   ) {
     super(detail);
     this.name = 'Problem';
@@ -44,13 +42,18 @@ export class Problem extends Error {
     return new Problem(404, 'Not found', `${what} does not exist`);
   }
 
+  /** 429, with the Retry-After (whole seconds) sendProblem sets as a header. */
+  static tooManyRequests(detail: string, retryAfterSeconds: number): Problem {
+    return new Problem(429, 'Too many requests', detail, { retryAfterSeconds });
+  }
+
   static conflict(title: string, detail: string, extra: Record<string, unknown> = {}): Problem {
     return new Problem(409, title, detail, extra);
   }
 
-  /** 503: not done now, safe to retry after `retryAfterSeconds`. */
+  /** 503: not done now, safe to retry after `retryAfterSeconds` (a Retry-After header too). */
   static unavailable(detail: string, retryAfterSeconds: number): Problem {
-    return new Problem(503, 'Service unavailable', detail, {}, { 'Retry-After': String(retryAfterSeconds) });
+    return new Problem(503, 'Service unavailable', detail, { retryAfterSeconds });
   }
 }
 
@@ -65,7 +68,7 @@ export function fromZod(error: z.ZodError): Problem {
 
 export function sendProblem(ctx: Context, p: Problem): void {
   ctx.status = p.status;
-  ctx.set(p.headers);
+  if (typeof p.extra.retryAfterSeconds === 'number') ctx.set('Retry-After', String(p.extra.retryAfterSeconds));
   ctx.type = 'application/problem+json';
   ctx.body = { type: 'about:blank', title: p.title, status: p.status, detail: p.detail, instance: ctx.path, ...p.extra };
 }

@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import { dec, isStorable, str, type Decimal } from '../domain/decimal';
+import { ACCOUNT_STATUSES } from '../persistence/accounts/entities';
 import { ORDER_SIDES, ORDER_STATUSES, ORDER_TYPES, TIME_IN_FORCE } from '../domain/order';
 
 /** Digits, optionally a point and digits: the only decimal text the API takes. */
@@ -97,6 +98,15 @@ export const listOrdersQuery = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(100),
   before: z.string().optional(),
 });
+
+export const accountStatusBody = z.object({
+  status: z.enum(ACCOUNT_STATUSES, { message: `must be one of ${ACCOUNT_STATUSES.join(', ')}` }),
+});
+
+/** Rotation: how long the keys it replaces keep working (default a day, at most 30). */
+export const rotateKeyBody = z
+  .object({ graceSeconds: z.number({ message: 'must be a number of seconds' }).int('must be whole seconds').min(0).max(30 * 86_400).default(86_400) })
+  .default({ graceSeconds: 86_400 });
 
 export const ledgerQuery = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(200),

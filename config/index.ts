@@ -5,9 +5,17 @@
  */
 import { z } from 'zod';
 
+/** "true"/"false" (also 1/0, yes/no); anything else is refused with the variable's name. */
+const flag = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+/** The operator key a development checkout starts with; public, so refused in production. */
+export const DEVELOPMENT_OPERATOR_KEY = 'dev-operator-key-change-me';
+
 const decimalString = z.string().regex(/^\d+(\.\d+)?$/, 'must be a non-negative decimal, e.g. 0.05');
 
-export const configSchema = z.object({
+const settings = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   HOST: z.string().min(1).default('127.0.0.1'),
@@ -27,7 +35,7 @@ export const configSchema = z.object({
     .string()
     .regex(/^([a-z0-9_]+)?$/, 'lower-case letters, digits and _ only')
     .default(''),
-  OPERATOR_API_KEY: z.string().min(16, 'must be at least 16 characters').default('dev-operator-key-change-me'),
+  OPERATOR_API_KEY: z.string().min(16, 'must be at least 16 characters').default(DEVELOPMENT_OPERATOR_KEY),
   /** Where `npm start` keeps the Temporal dev server's database. */
   DATA_DIR: z.string().min(1).default('.data'),
   /** End of the trading day for DAY orders, UTC, HH:MM or HH:MM:SS. */
@@ -77,8 +85,37 @@ export const configSchema = z.object({
   RETENTION_NOTIFICATIONS_DAYS: z.coerce.number().nonnegative().default(30),
   /** How often each subscriber process snapshots its projection (a rebuild starts from the latest). */
   SNAPSHOT_INTERVAL_MINUTES: z.coerce.number().positive().default(60),
+  /**
+   * Let webhooks point at loopback, private, link-local and other non-public
+   * addresses (development and tests, with receivers on 127.0.0.1). Off: refused at
+   * registration and at send time.
+   */
+  WEBHOOK_ALLOW_PRIVATE: flag.default(false),
+  /** API requests a second per key (and per IP address without a valid key); high by default. */
+  RATE_LIMIT_PER_SECOND: z.coerce.number().int().positive().default(1_000),
+  /** Requests over the rate a key may make in a burst, within any 10 s. */
+  RATE_LIMIT_BURST: z.coerce.number().int().min(0).default(2_000),
+  /** Live event streams (GET /events) one key may hold open at once. */
+  MAX_STREAMS_PER_KEY: z.coerce.number().int().positive().default(10),
+  /** What a live event stream may buffer for a client that does not keep up before it is disconnected. */
+  STREAM_MAX_BUFFER_BYTES: z.coerce.number().int().positive().default(1_048_576),
+  /** /readyz: the oldest event waiting for the relay may be this old (ms) before the service is not ready. */
+  READY_MAX_RELAY_LAG_MS: z.coerce.number().int().min(0).default(30_000),
+  /** /readyz: events a subscriber's consumer may have waiting (pending + unacknowledged) before the service is not ready. */
+  READY_MAX_CONSUMER_LAG: z.coerce.number().int().min(0).default(10_000),
+  /** Circuit breakers (venue submission, webhook delivery): consecutive failures that open one. */
+  BREAKER_FAILURE_THRESHOLD: z.coerce.number().int().positive().default(5),
+  /** How long an open breaker refuses calls before it lets one probe through (ms). */
+  BREAKER_HALF_OPEN_AFTER_MS: z.coerce.number().int().positive().default(10_000),
   /** Graceful shutdown limit before a process exits anyway. */
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
+});
+
+/** The settings, and the rules between them. */
+export const configSchema = settings.superRefine((c, ctx) => {
+  if (c.NODE_ENV === 'production' && c.OPERATOR_API_KEY === DEVELOPMENT_OPERATOR_KEY) {
+    ctx.addIssue({ code: 'custom', path: ['OPERATOR_API_KEY'], message: 'must be set in production: the development default is public' });
+  }
 });
 
 export type AppConfig = z.infer<typeof configSchema>;

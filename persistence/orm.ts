@@ -15,6 +15,7 @@ import { defineConfig, MikroORM, type Options } from '@mikro-orm/postgresql';
 import { Client } from 'pg';
 import type { Lifecycle } from '../runtime/lifecycle';
 import { accountEntities } from './accounts/entities';
+import { breakerEntities } from './breakers/entities';
 import { ledgerEntities } from './ledger/entities';
 import { migrations } from './migrations';
 import { orderEntities } from './orders/entities';
@@ -34,7 +35,7 @@ export interface SchemaModule {
 
 export const CORE_SCHEMA: SchemaModule = {
   name: 'core',
-  entities: [...referenceEntities, ...accountEntities, ...ledgerEntities, ...orderEntities, ...outboxEntities, ...subscriberStateEntities],
+  entities: [...referenceEntities, ...accountEntities, ...ledgerEntities, ...orderEntities, ...outboxEntities, ...subscriberStateEntities, ...breakerEntities],
   migrations,
   migrationsTable: 'mikro_orm_migrations',
 };

@@ -28,6 +28,14 @@ export function backoffMs(attempt: number, baseMs: number, capMs: number): numbe
   return Math.min(capMs, baseMs * 2 ** Math.min(Math.max(attempt - 1, 0), 40));
 }
 
+/**
+ * A delay spread over [75 %, 100 %] of `ms` at random, so the retries of many callers
+ * that failed together (a receiver that came back) do not all arrive at once.
+ */
+export function jittered(ms: number, random: () => number = Math.random): number {
+  return Math.round(ms * (0.75 + 0.25 * random()));
+}
+
 /** Resolves after `ms`; resolves early when `signal` aborts (a stopping process does not wait). */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {

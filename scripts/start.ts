@@ -5,21 +5,22 @@
  *     TEMPORAL_UI_PORT, and the order search attributes registered;
  *  2. database migrations and the JetStream streams and consumers;
  *  3. the processes: worker, API, and the background processes;
- * prints where to find the API and the Web UI, restarts a process that crashes, and
- * on Ctrl-C stops everything in reverse order (the API first, the server last).
+ * prints where to find the API and the Web UI, restarts a process that crashes (the
+ * dev server too; backoff capped at a few seconds, see supervisor.ts), never exits
+ * while one is down, and on Ctrl-C stops everything in reverse order (the API first,
+ * the server last).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import { Connection } from '@temporalio/client';
 import { loadConfig } from '../config';
 import { connectDatabase } from '../persistence/orm';
 import { createLogger } from '../runtime/logger';
-import { backoffMs } from '../runtime/timing';
 import { migrateSimulatedVenue } from '../venue/simulated/database';
 import { ORDER_SEARCH_ATTRIBUTE_KEYS } from '../workflows/order/definitions';
+import { startBanner } from './banner';
 import { compiledMain, PROCESSES } from './processes';
+import { DEFAULT_SUPERVISION, Supervisor } from './supervisor';
 import { setupMessaging } from './setup-messaging';
 import { devServerArgs } from './temporal-dev-server';
 
@@ -28,37 +29,14 @@ const logger = createLogger('start', config.LOG_LEVEL);
 const DIST = resolve(__dirname, '..');
 
 
-const children = new Map<string, ChildProcess>();
-let stopping = false;
-
-function pipe(name: string, child: ChildProcess): void {
-  for (const stream of [child.stdout, child.stderr]) {
-    if (!stream) continue;
-    createInterface({ input: stream }).on('line', (line) => {
-      // Once we asked it to stop, the dev server's own shutdown chatter is noise.
-      if (!(stopping && name === 'temporal')) process.stdout.write(`[${name}] ${line}\n`);
-    });
-  }
-}
-
-function exited(child: ChildProcess): Promise<void> {
-  return new Promise((res) => (child.exitCode !== null || child.signalCode !== null ? res() : child.once('exit', () => res())));
-}
-
-function startProcess(name: string, script: string, restarts = 0): void {
-  const child = spawn(process.execPath, [join(DIST, script)], { env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.set(name, child);
-  pipe(name, child);
-  const startedAt = Date.now();
-  child.once('exit', (code, signal) => {
-    if (stopping) return;
-    // A crash is restarted with backoff; one that ran a while starts its count over.
-    const n = Date.now() - startedAt > 60_000 ? 0 : restarts + 1;
-    const delay = backoffMs(n + 1, 1_000, 30_000);
-    logger.error({ child: name, code, signal, restartInMs: delay }, 'process exited; restarting');
-    setTimeout(() => !stopping && startProcess(name, script, n), delay).unref();
-  });
-}
+const supervisor = new Supervisor({
+  ...DEFAULT_SUPERVISION,
+  onLine: (name, line) => {
+    // Once we asked it to stop, the dev server's own shutdown chatter is noise.
+    if (!(supervisor.isStopping && name === 'temporal')) process.stdout.write(`[${name}] ${line}\n`);
+  },
+  onCrash: (child, exit) => logger.error({ child, ...exit }, 'process exited; restarting'),
+});
 
 async function temporalAnswers(): Promise<boolean> {
   try {
@@ -103,15 +81,8 @@ async function startTemporal(): Promise<void> {
     ...ORDER_SEARCH_ATTRIBUTE_KEYS.flatMap((k) => ['--search-attribute', `${k.name}=Keyword`]),
     ...devServerArgs(true),
   ];
-  const child = spawn(cli, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  children.set('temporal', child);
-  pipe('temporal', child);
-  child.once('exit', (code) => {
-    if (!stopping) {
-      logger.fatal({ code }, 'the Temporal dev server exited; stopping');
-      void stop(1);
-    }
-  });
+  // Supervised like the rest: restarted on its database file, workflows carry on.
+  supervisor.start({ name: 'temporal', command: cli, args });
   const deadline = Date.now() + 60_000;
   while (!(await temporalAnswers())) {
     if (Date.now() > deadline) throw new Error('the Temporal dev server did not answer within 60 s');
@@ -137,19 +108,13 @@ async function registerSearchAttributes(): Promise<void> {
   }
 }
 
+let stopping = false;
 async function stop(code = 0): Promise<void> {
   if (stopping) return;
   stopping = true;
   logger.info('stopping everything');
-  for (const name of [...PROCESSES.map((p) => p.name)].reverse().concat('temporal')) {
-    const child = children.get(name);
-    if (!child || child.exitCode !== null) continue;
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), config.SHUTDOWN_TIMEOUT_MS + 5_000);
-    await exited(child);
-    clearTimeout(timer);
-    logger.info({ child: name }, 'stopped');
-  }
+  const order = [...PROCESSES.map((p) => p.name)].reverse().concat('temporal');
+  await supervisor.stop(order, config.SHUTDOWN_TIMEOUT_MS + 5_000, (child) => logger.info({ child }, 'stopped'));
   process.exit(code);
 }
 
@@ -168,19 +133,9 @@ async function main(): Promise<void> {
   await setupMessaging(config);
   logger.info('JetStream streams and consumers are in place');
 
-  for (const p of PROCESSES) startProcess(p.name, compiledMain(p));
+  for (const p of PROCESSES) supervisor.start({ name: p.name, command: process.execPath, args: [join(DIST, compiledMain(p))] });
 
-  const host = config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST;
-  const lines = [
-    '',
-    'order-service is starting:',
-    `  API       http://${host}:${config.PORT}   (health: http://${host}:${config.PORT}/healthz)`,
-    `  Web UI    http://127.0.0.1:${config.TEMPORAL_UI_PORT}   (Temporal: orders are workflows "order-<orderId>")`,
-    `  Operator  Authorization: Bearer ${config.OPERATOR_API_KEY}${process.env.OPERATOR_API_KEY ? '' : '   (development default: set OPERATOR_API_KEY)'}`,
-    '  Ctrl-C stops everything.',
-    '',
-  ];
-  process.stdout.write(lines.join('\n') + '\n');
+  process.stdout.write(startBanner(config));
 }
 
 main().catch((err: unknown) => {

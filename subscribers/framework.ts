@@ -8,26 +8,39 @@
  * - exactly-once effect: the projection update, the processed-event record and the
  *   aggregate's position commit in one transaction, so a redelivery changes nothing;
  * - per-aggregate order: an event whose sequence is ahead of the next expected one
- *   (a gap, or an overtaking redelivery) is held back (nak with delay) and applied
- *   when its turn comes, never silently;
+ *   (a gap, or an overtaking redelivery) is held back and applied when its turn
+ *   comes, never silently. Held events are kept in the database
+ *   (subscriber_held_events) and acknowledged, so however many are held they never
+ *   fill the consumer's ack-pending budget and stop it for other aggregates; a
+ *   background round applies those whose turn came, and an event held longer than
+ *   `heldAlertMs` raises an ALERT log line;
  * - bounded retries with backoff: after `maxAttempts` failures the event goes to the
  *   dead-letter stream with its error and delivery count, the aggregate moves on, and
- *   the rest keep flowing; `npm run dead-letters` lists and redrives them;
+ *   the rest keep flowing; `npm run dead-letters` lists and redrives them. An event is
+ *   dead-lettered only at its turn, and its aggregate's position always moves past it
+ *   (also for an event that fails its schema, when its envelope names its aggregate),
+ *   so a dead letter never freezes an aggregate;
  * - consume loops that keep running: when a consumer's messages end or fail (its
  *   durable consumer deleted, its stream recreated, an error), the loop declares the
  *   consumer again and restarts after a backoff, logged; a restarted consumer may
  *   deliver again what was already applied, which the exactly-once effect absorbs.
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
+import type { AppConfig } from '../config';
 import { AckPolicy, DeliverPolicy, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
-import { EventSchemaError, parseEvent, type EventEnvelope, type EventType } from '../events/catalogue';
+import { z } from 'zod';
+import { AGGREGATE_TYPES, EventSchemaError, parseEvent, type EventEnvelope, type EventType } from '../events/catalogue';
 import { STREAMS, type StreamKey } from '../events/streams';
 import { ensureConsumers, nanos, type ConsumerSpec, type Messaging, type Topology } from '../messaging/nats';
 import type { Orm } from '../persistence/orm';
 import { IsolationLevel } from '@mikro-orm/core';
 import {
   countFailure,
+  dueHeldEvents,
+  forgetHeld,
   forgetSubscriber,
+  heldSummary,
+  holdEvent,
   isProcessed,
   latestSnapshot,
   listPositions,
@@ -37,9 +50,11 @@ import {
   restorePositions,
   saveSnapshot,
   skipPast,
+  type AggregateOf,
   type SnapshotRecord,
 } from '../persistence/subscriber-state/repository';
 import type { Logger } from '../runtime/logger';
+import { Pump } from '../runtime/pump';
 import { backoffMs, sleep } from '../runtime/timing';
 
 export interface Subscription {
@@ -69,6 +84,7 @@ export interface SubscriberDefinition {
 }
 
 export interface ServiceDeps {
+  config: AppConfig;
   orm: Orm;
   logger: Logger;
 }
@@ -91,7 +107,19 @@ export interface DeadLetter {
   event: unknown;
 }
 
-const GAP_DELAY_MS = 1_000;
+/** How often held events are looked at (applied when their turn came, alerted when too old). */
+const HELD_ROUND_MS = 1_000;
+const HELD_ALERT_MS = 60_000;
+const HELD_BATCH = 100;
+
+/** What identifies an event's place in its aggregate: enough to keep order for one that fails its schema. */
+const eventPlace = z.object({
+  eventId: z.uuid(),
+  eventType: z.string().min(1).max(200),
+  aggregateType: z.enum(AGGREGATE_TYPES),
+  aggregateId: z.string().min(1).max(200),
+  sequence: z.number().int().positive(),
+});
 /** Restarts of a consumer loop back off from 250 ms, doubling to 10 s; a run that lasted a minute was healthy and resets it. */
 const RESTART_FIRST_MS = 250;
 const RESTART_MAX_MS = 10_000;
@@ -148,9 +176,37 @@ export class Subscriber {
       pullExpiresMs?: number;
       /** Called with every delivery's outcome (metrics, tests). */
       onOutcome?: (event: EventEnvelope, outcome: DeliveryOutcome) => void;
+      /** How often held events are looked at (default 1 s). */
+      heldRoundMs?: number;
+      /** An event held longer than this raises an ALERT (default 60 s). */
+      heldAlertMs?: number;
     } = {},
   ) {
     this.maxAttempts = def.maxAttempts ?? 5;
+    this.held = new Pump(
+      () => this.heldRound(),
+      (err) => this.logger.error({ err, subscriber: def.name }, 'held events round failed; will try again'),
+    );
+  }
+
+  /** Applies the held events whose turn came; alerts when one has waited too long. */
+  private readonly held: Pump;
+  private lastHeldAlert = 0;
+
+  private async heldRound(): Promise<void> {
+    for (let batch = await dueHeldEvents(this.orm.em.fork(), this.def.name, HELD_BATCH); batch.length > 0 && !this.stopped; ) {
+      for (const raw of batch) await this.receive(raw, 'stream');
+      // What was applied may have made later ones due; a batch that only retried stops here.
+      const next = await dueHeldEvents(this.orm.em.fork(), this.def.name, HELD_BATCH);
+      if (JSON.stringify(next) === JSON.stringify(batch)) break;
+      batch = next;
+    }
+    const alertMs = this.options.heldAlertMs ?? HELD_ALERT_MS;
+    const { held, oldestMs } = await heldSummary(this.orm.em.fork(), this.def.name);
+    if (held > 0 && oldestMs >= alertMs && Date.now() - this.lastHeldAlert >= Math.max(alertMs, HELD_ROUND_MS)) {
+      this.lastHeldAlert = Date.now();
+      this.logger.error({ subscriber: this.def.name, held, oldestMs }, 'ALERT: events held back waiting for an earlier event of their aggregate');
+    }
   }
 
   /** Declares the consumers (idempotent) and starts a supervised loop for each. */
@@ -159,11 +215,13 @@ export class Subscriber {
     // Declared here, not only in the loops, so a subscriber that cannot start fails its process at once.
     await ensureConsumers(this.messaging.jsm, specs);
     for (const spec of specs) this.loops.push(this.supervise(spec));
+    this.held.start(this.options.heldRoundMs ?? HELD_ROUND_MS);
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     this.stopping.abort();
+    await this.held.stop();
     // close() stops the pulls at once, but settles only when its loop reads on: awaiting the loops covers it.
     for (const messages of this.current) void messages.close();
     await Promise.allSettled(this.loops);
@@ -249,74 +307,124 @@ export class Subscriber {
       m.ack();
       return;
     }
+    const { outcome, attempts } = await this.receive(raw, redrive ? 'redrive' : 'stream', m);
+    // Backoff by this event's failures (JetStream's delivery count also counts redeliveries after a restart).
+    if (outcome === 'retry') m.nak(backoffMs(attempts + 1, 500, 30_000));
+    // Everything else is done with, as far as JetStream goes: a held event waits in the database.
+    else m.ack();
+  }
+
+  /**
+   * One event as received (from JetStream, or held and now due): validated, then
+   * applied at its turn. An event that fails its schema is dead-lettered at once, at its
+   * turn, its aggregate moving past it, when its envelope says where it belongs.
+   */
+  private async receive(raw: unknown, mode: 'stream' | 'redrive', m?: JsMsg): Promise<{ outcome: DeliveryOutcome; attempts: number }> {
     let event: EventEnvelope;
     try {
       event = parseEvent(raw);
     } catch (err) {
       if (!(err instanceof EventSchemaError)) throw err;
       // Schema drift cannot be fixed by retrying: dead-letter at once.
-      await this.deadLetter(m, raw, err.message, m.info.deliveryCount, raw as EventEnvelope);
-      m.ack();
-      return;
+      const place = eventPlace.safeParse(raw);
+      const deliveries = m?.info.deliveryCount ?? 1;
+      if (!place.success || mode === 'redrive') {
+        await this.deadLetter(m, raw, err.message, deliveries, raw as EventEnvelope);
+        return { outcome: 'dead-lettered', attempts: 0 };
+      }
+      const outcome = await this.atTurn(place.data, raw, mode, async (em) => {
+        await this.deadLetter(m, raw, err.message, deliveries, place.data);
+        await skipPast(em, this.def.name, place.data);
+        return 'dead-lettered';
+      });
+      return { outcome: outcome ?? 'retry', attempts: 0 };
     }
-    const { outcome, attempts } = await this.apply(event, redrive ? 'redrive' : 'stream', m);
-    this.options.onOutcome?.(event, outcome);
-    if (outcome === 'held') m.nak(GAP_DELAY_MS);
-    // Backoff by this event's failures (JetStream's delivery count also counts hold-backs).
-    else if (outcome === 'retry') m.nak(backoffMs(attempts + 1, 500, 30_000));
-    else m.ack();
+    const result = await this.apply(event, mode, m, raw);
+    this.options.onOutcome?.(event, result.outcome);
+    return result;
   }
 
   /** Applies one event exactly once in effect (see apply()). */
   async process(event: EventEnvelope, mode: 'stream' | 'redrive', m?: JsMsg): Promise<DeliveryOutcome> {
-    return (await this.apply(event, mode, m)).outcome;
+    return (await this.apply(event, mode, m, event)).outcome;
+  }
+
+  /**
+   * Runs `work` on an event at its turn, in one transaction with the aggregate's
+   * position locked: a processed event is a duplicate; in `stream` mode an event ahead
+   * of its turn is held (kept in the database with `raw`), one whose turn passed
+   * without it is a duplicate (it was dead-lettered; only a redrive applies it).
+   * Null when a rebuild deleted the position meanwhile (try again shortly).
+   */
+  private async atTurn(
+    event: AggregateOf,
+    raw: unknown,
+    mode: 'stream' | 'redrive',
+    work: (em: EntityManager, position: number) => Promise<DeliveryOutcome>,
+  ): Promise<DeliveryOutcome | null> {
+    const name = this.def.name;
+    return this.orm.em.fork().transactional(async (em) => {
+      if (await isProcessed(em, name, event.eventId)) {
+        await forgetHeld(em, name, event.eventId);
+        return 'duplicate';
+      }
+      const position = await lockAggregatePosition(em, name, event);
+      if (mode === 'stream') {
+        if (event.sequence > position + 1) {
+          this.logger.debug({ eventId: event.eventId, sequence: event.sequence, expected: position + 1 }, 'held back: an earlier event of its aggregate is missing');
+          await holdEvent(em, name, event, raw);
+          return 'held';
+        }
+        if (event.sequence <= position) {
+          await forgetHeld(em, name, event.eventId);
+          return 'duplicate';
+        }
+      }
+      const outcome = await work(em, position);
+      await forgetHeld(em, name, event.eventId);
+      return outcome;
+    });
   }
 
   /**
    * Applies one event exactly once in effect. `stream` mode enforces the aggregate's
    * order; `redrive` mode applies a dead-lettered event whose turn has passed.
    */
-  private async apply(event: EventEnvelope, mode: 'stream' | 'redrive', m?: JsMsg): Promise<{ outcome: DeliveryOutcome; attempts: number }> {
-    const name = this.def.name;
-    let outcome: DeliveryOutcome;
+  private async apply(event: EventEnvelope, mode: 'stream' | 'redrive', m: JsMsg | undefined, raw: unknown): Promise<{ outcome: DeliveryOutcome; attempts: number }> {
+    let outcome: DeliveryOutcome | null;
     try {
-      outcome = await this.orm.em.fork().transactional(async (em) => {
-        if (await isProcessed(em, name, event.eventId)) return 'duplicate';
-        const position = await lockAggregatePosition(em, name, event);
-        if (mode === 'stream') {
-          if (event.sequence > position + 1) {
-            this.logger.debug({ eventId: event.eventId, sequence: event.sequence, expected: position + 1 }, 'held back: an earlier event of its aggregate is missing');
-            return 'held';
-          }
-          // Its turn has passed without it being processed: it was dead-lettered; only a redrive applies it.
-          if (event.sequence <= position) return 'duplicate';
-        }
+      outcome = await this.atTurn(event, raw, mode, async (em, position) => {
         const wanted = !this.def.eventTypes || this.def.eventTypes.includes(event.eventType as EventType);
         if (wanted) await this.def.handle(em, event, this.logger);
         // A first delivery has no failures on record (they are counted before a redelivery).
-        await recordProcessed(em, name, event, position, !m || m.info.deliveryCount > 1);
+        await recordProcessed(em, this.def.name, event, position, !m || m.info.deliveryCount > 1);
         return wanted ? 'applied' : 'skipped';
       });
     } catch (err) {
-      return this.failed(event, err, mode, m);
+      return this.failed(event, err, mode, m, raw);
     }
-    return { outcome, attempts: 0 };
+    // A rebuild deleted the position in between: a retry shortly finds it again.
+    return outcome === null ? { outcome: 'retry', attempts: 0 } : { outcome, attempts: 0 };
   }
 
-  private async failed(event: EventEnvelope, err: unknown, mode: 'stream' | 'redrive', m?: JsMsg): Promise<{ outcome: DeliveryOutcome; attempts: number }> {
+  private async failed(event: EventEnvelope, err: unknown, mode: 'stream' | 'redrive', m: JsMsg | undefined, raw: unknown): Promise<{ outcome: DeliveryOutcome; attempts: number }> {
     const error = String((err as Error)?.stack ?? err).slice(0, 4000);
     const attempts = await countFailure(this.orm.em.fork(), this.def.name, event.eventId, error);
     if (attempts < this.maxAttempts) {
       this.logger.warn({ eventId: event.eventId, eventType: event.eventType, attempt: attempts, err }, 'event failed; will retry');
       return { outcome: 'retry', attempts };
     }
-    await this.deadLetter(m, event, error, attempts, event);
-    // The aggregate moves on past it, so its later events keep flowing.
-    if (mode === 'stream') await skipPast(this.orm.em.fork(), this.def.name, event);
-    return { outcome: 'dead-lettered', attempts };
+    // Dead-lettered only at its turn, with the aggregate moved past it in the same
+    // transaction, so its later events flow (one that failed before its turn is held).
+    const outcome = await this.atTurn(event, raw, mode, async (em) => {
+      await this.deadLetter(m, event, error, attempts, event);
+      if (mode === 'stream') await skipPast(em, this.def.name, event);
+      return 'dead-lettered';
+    });
+    return { outcome: outcome ?? 'retry', attempts };
   }
 
-  private async deadLetter(m: JsMsg | undefined, raw: unknown, error: string, deliveryCount: number, event?: EventEnvelope): Promise<void> {
+  private async deadLetter(m: JsMsg | undefined, raw: unknown, error: string, deliveryCount: number, event?: Pick<AggregateOf, 'eventId' | 'eventType'>): Promise<void> {
     const letter: DeadLetter = {
       subscriber: this.def.name,
       error,
@@ -337,20 +445,30 @@ export class Subscriber {
   /**
    * One event of a rebuild: retried as the live consumer would (it ends applied,
    * skipped or dead-lettered); an event that does not parse is skipped, as the live
-   * consumer dead-lettered it. A gap cannot heal during a replay from the start (the
-   * stream lost an event), so it stops the rebuild rather than skipping silently.
+   * consumer dead-lettered it, its aggregate moving past it as it did live. A gap
+   * cannot heal during a replay from the start (the stream lost an event), so it stops
+   * the rebuild rather than skipping silently.
    */
   private async replayOne(m: JsMsg): Promise<void> {
     let event: EventEnvelope;
+    const raw: unknown = m.json();
+    const gap = (what: string) => new Error(`rebuild of ${this.def.name} stopped: ${what} follows a missing event of its aggregate`);
     try {
-      event = parseEvent(m.json());
+      event = parseEvent(raw);
     } catch (err) {
       this.logger.warn({ err, subject: m.subject, seq: m.info.streamSequence }, 'rebuild skips an event that does not parse');
+      const place = eventPlace.safeParse(raw);
+      if (!place.success) return;
+      const outcome = await this.atTurn(place.data, raw, 'stream', async (em) => {
+        await skipPast(em, this.def.name, place.data);
+        return 'skipped';
+      });
+      if (outcome === 'held') throw gap(`${place.data.eventType} ${place.data.eventId}`);
       return;
     }
     for (;;) {
-      const { outcome, attempts } = await this.apply(event, 'stream');
-      if (outcome === 'held') throw new Error(`rebuild of ${this.def.name} stopped: ${event.eventType} ${event.eventId} follows a missing event of its aggregate`);
+      const { outcome, attempts } = await this.apply(event, 'stream', undefined, raw);
+      if (outcome === 'held') throw gap(`${event.eventType} ${event.eventId}`);
       if (outcome !== 'retry') return;
       await sleep(backoffMs(attempts + 1, 100, 5_000));
     }

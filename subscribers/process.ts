@@ -14,7 +14,7 @@ export function runSubscriberProcess(def: SubscriberDefinition): void {
   runProcess(`subscriber-${def.name}`, async ({ config, logger, lifecycle }) => {
     const orm = await openDatabase(config.DATABASE_URL, lifecycle);
     const nats = await openMessaging(config.NATS_URL, `order-service-${def.name}`, lifecycle);
-    for (const service of def.services?.({ orm, logger }) ?? []) {
+    for (const service of def.services?.({ config, orm, logger }) ?? []) {
       await service.start();
       lifecycle.onShutdown(service.name, () => service.stop());
     }

@@ -1,15 +1,21 @@
-/** Accounts, deposits, withdrawals, balances and the ledger. */
+/**
+ * Accounts, deposits, withdrawals, balances, the ledger, the account's status and its
+ * API keys (rotation with a grace period, revocation).
+ *
+ * A deposit with the account's own key is a development convenience: in production
+ * (NODE_ENV=production) deposits come from the operator (or the payments flow) only.
+ */
 import Router from '@koa/router';
 import { dec } from '../../domain/decimal';
-import { getAccountView } from '../../persistence/accounts/repository';
+import { getAccountView, listApiKeys, revokeApiKey, rotateApiKey, setAccountStatus } from '../../persistence/accounts/repository';
 import { findAsset, findInstrumentOfBase } from '../../persistence/reference/repository';
 import { createAccount, deposit, withdraw, type FundsMovement } from '../../activities/accounts';
 import { IdempotencyConflictError, InsufficientFundsError, ledgerEntries } from '../../persistence/ledger/repository';
 import { authenticate } from '../authentication';
-import { accountFromPath, requireOperator } from '../authorization';
+import { accountAccess, accountFromPath, activeAccountFromPath, requireOperator } from '../authorization';
 import type { ApiDeps, AppContext, AppState } from '../context';
 import { Problem } from '../problem';
-import { createAccountBody, depositBody, fundsBody, ledgerQuery } from '../schemas';
+import { accountStatusBody, createAccountBody, depositBody, fundsBody, ledgerQuery, rotateKeyBody, uuid } from '../schemas';
 import { parse } from '../validate';
 
 export function accountRoutes(deps: ApiDeps): Router<AppState, AppContext> {
@@ -30,7 +36,12 @@ export function accountRoutes(deps: ApiDeps): Router<AppState, AppContext> {
   });
 
   const movement = (kind: 'deposit' | 'withdrawal') => async (ctx: AppContext) => {
-    const accountId = await accountFromPath(ctx, deps.config.OPERATOR_API_KEY);
+    // A withdrawal needs an ACTIVE account; a deposit (a credit) does not.
+    const { accountId, principal } =
+      kind === 'withdrawal' ? await activeAccountFromPath(ctx, deps.config.OPERATOR_API_KEY) : await accountAccess(ctx, deps.config.OPERATOR_API_KEY);
+    if (kind === 'deposit' && principal.kind === 'account' && deps.config.NODE_ENV === 'production') {
+      throw Problem.forbidden('in production deposits are credited by the operator or the payments flow, not with the account key');
+    }
     const body = kind === 'deposit' ? parse(depositBody, ctx.request.body) : { ...parse(fundsBody, ctx.request.body), costBasis: undefined };
     const asset = await findAsset(ctx.state.em, body.asset);
     if (!asset) throw Problem.field('asset', `unknown asset ${body.asset}`);
@@ -60,6 +71,36 @@ export function accountRoutes(deps: ApiDeps): Router<AppState, AppContext> {
   };
   router.post('/accounts/:id/deposits', movement('deposit'));
   router.post('/accounts/:id/withdrawals', movement('withdrawal'));
+
+  router.put('/accounts/:id/status', async (ctx) => {
+    requireOperator(await authenticate(ctx, deps.config.OPERATOR_API_KEY));
+    const id = await accountFromPath(ctx, deps.config.OPERATOR_API_KEY);
+    const { status } = parse(accountStatusBody, ctx.request.body);
+    await setAccountStatus(ctx.state.em, id, status);
+    ctx.state.logger.info({ accountId: id, status }, 'account status set');
+    ctx.body = await getAccountView(ctx.state.em, id);
+  });
+
+  router.post('/accounts/:id/keys', async (ctx) => {
+    const id = await accountFromPath(ctx, deps.config.OPERATOR_API_KEY);
+    const { graceSeconds } = parse(rotateKeyBody, ctx.request.body ?? {});
+    const { key, apiKey, previousKeysExpireAt } = await rotateApiKey(ctx.state.em, id, graceSeconds);
+    ctx.state.logger.info({ accountId: id, keyId: key.id, graceSeconds }, 'API key rotated');
+    ctx.status = 201;
+    ctx.body = { ...key, apiKey, previousKeysExpireAt };
+  });
+
+  router.get('/accounts/:id/keys', async (ctx) => {
+    ctx.body = { keys: await listApiKeys(ctx.state.em, await accountFromPath(ctx, deps.config.OPERATOR_API_KEY)) };
+  });
+
+  router.delete('/accounts/:id/keys/:keyId', async (ctx) => {
+    const id = await accountFromPath(ctx, deps.config.OPERATOR_API_KEY);
+    const keyId = parse(uuid, ctx.params.keyId);
+    if (!(await revokeApiKey(ctx.state.em, id, keyId))) throw Problem.notFound(`a working key ${keyId} of account ${id}`);
+    ctx.state.logger.info({ accountId: id, keyId }, 'API key revoked');
+    ctx.status = 204;
+  });
 
   router.get('/accounts/:id/ledger', async (ctx) => {
     const id = await accountFromPath(ctx, deps.config.OPERATOR_API_KEY);

@@ -7,6 +7,8 @@
  * stream ("orders:12,funds:7,trades:3,accounts:1"), so a client that reconnects with
  * `Last-Event-ID` resumes exactly after what it received: nothing lost, nothing twice.
  * Without it the stream starts with new events (`from=start` replays from the start).
+ * Streams are capped per key, a client that does not keep up is disconnected with a
+ * final `event: disconnect`, and shutdown ends them all (live-streams.ts).
  */
 import { PassThrough } from 'node:stream';
 import Router from '@koa/router';
@@ -26,8 +28,6 @@ const CURSOR_STREAMS = ['orders', 'funds', 'trades', 'accounts'] as const;
 type CursorStream = (typeof CURSOR_STREAMS)[number];
 type Cursor = Partial<Record<CursorStream, number>>;
 
-const HEARTBEAT_MS = 15_000;
-
 const eventsQuery = z.object({
   accountId: uuid.optional(),
   types: commaList(EVENT_TYPES, 'event type'),
@@ -43,11 +43,12 @@ export function formatCursor(c: Cursor): string {
 export function parseCursor(id: string): Cursor {
   const cursor: Cursor = {};
   for (const part of id.split(',').filter(Boolean)) {
-    const [stream, seq] = part.split(':');
-    if (!(CURSOR_STREAMS as readonly string[]).includes(stream) || !/^\d+$/.test(seq ?? '')) {
+    // Exactly what formatCursor writes: a known stream, one colon, a sequence JetStream can hold.
+    const m = /^([a-z]+):(\d{1,15})$/.exec(part);
+    if (!m || !(CURSOR_STREAMS as readonly string[]).includes(m[1]) || cursor[m[1] as CursorStream] !== undefined) {
       throw Problem.field('Last-Event-ID', `"${id}" is not an event id from this stream`);
     }
-    cursor[stream as CursorStream] = Number(seq);
+    cursor[m[1] as CursorStream] = Number(m[2]);
   }
   return cursor;
 }
@@ -82,48 +83,57 @@ export function eventRoutes(deps: ApiDeps): Router<AppState, AppContext> {
     const streams = CURSOR_STREAMS.filter((s) => !types || [...types].some((t) => STREAM_OF_AGGREGATE[CATALOGUE[t as EventType].aggregate] === s));
 
     const out = new PassThrough();
+    const consumers: ConsumerMessages[] = [];
+    // Takes a slot first: over the cap this is a 429 and nothing was opened.
+    const stream = deps.liveStreams.openStream(principal.kind === 'operator' ? 'operator' : `account:${principal.accountId}`, out, () => {
+      for (const c of consumers) void c.close().catch(() => undefined);
+    });
     ctx.req.socket.setTimeout(0);
     ctx.req.socket.setNoDelay(true);
     ctx.set({ 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache, no-transform', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
     ctx.status = 200;
     ctx.body = out;
-    out.write('retry: 3000\n\n');
-
-    const consumers: ConsumerMessages[] = [];
-    const heartbeat = setInterval(() => out.write(': keep-alive\n\n'), HEARTBEAT_MS);
-    let closed = false;
-    const close = () => {
-      if (closed) return;
-      closed = true;
-      clearInterval(heartbeat);
-      for (const c of consumers) void c.close().catch(() => undefined);
-      out.end();
-    };
+    stream.send('retry: 3000\n\n');
+    const close = () => stream.close('ended');
     ctx.req.on('close', close);
 
-    for (const stream of streams) {
-      const after = cursor[stream];
-      const opts: Partial<OrderedConsumerOptions> = {
-        filter_subjects: deps.topology.subject(accountFilter(stream, accountId)),
-        ...(after !== undefined
-          ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: after + 1 }
-          : { deliver_policy: q.from === 'start' ? DeliverPolicy.All : DeliverPolicy.New }),
-      };
-      const consumer = await deps.messaging.js.consumers.get(deps.topology.stream(STREAMS[stream].name), opts);
-      const messages = await consumer.consume();
-      consumers.push(messages);
-      void (async () => {
-        for await (const m of messages) {
-          if (closed) break;
-          cursor[stream] = m.info.streamSequence;
-          const event = m.json<{ eventType: string }>();
-          if (types && !types.has(event.eventType)) continue;
-          out.write(`id: ${formatCursor(cursor)}\nevent: ${event.eventType}\ndata: ${m.string()}\n\n`);
-        }
-      })().catch((err: unknown) => {
-        ctx.state.logger.warn({ err }, 'event stream consumer ended');
-        close();
-      });
+    const followStreams = async (): Promise<void> => {
+      for (const name of streams) {
+        const after = cursor[name];
+        const opts: Partial<OrderedConsumerOptions> = {
+          filter_subjects: deps.topology.subject(accountFilter(name, accountId)),
+          ...(after !== undefined
+            ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: after + 1 }
+            : { deliver_policy: q.from === 'start' ? DeliverPolicy.All : DeliverPolicy.New }),
+        };
+        const consumer = await deps.messaging.js.consumers.get(deps.topology.stream(STREAMS[name].name), opts);
+        if (stream.closed) break;
+        const messages = await consumer.consume();
+        consumers.push(messages);
+        void (async () => {
+          for await (const m of messages) {
+            if (stream.closed) break;
+            const next = { ...cursor, [name]: m.info.streamSequence };
+            const event = m.json<{ eventType: string }>();
+            if (types && !types.has(event.eventType)) {
+              cursor[name] = m.info.streamSequence;
+              continue;
+            }
+            if (!stream.send(`id: ${formatCursor(next)}\nevent: ${event.eventType}\ndata: ${m.string()}\n\n`)) break;
+            cursor[name] = m.info.streamSequence;
+          }
+        })().catch((err: unknown) => {
+          ctx.state.logger.warn({ err }, 'event stream consumer ended');
+          close();
+        });
+      }
+    };
+
+    try {
+      await followStreams();
+    } catch (err) {
+      close();
+      throw err;
     }
   });
 

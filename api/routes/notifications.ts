@@ -7,9 +7,11 @@
  *   GET    /accounts/:id/notifications?limit=&status=&before=   newest first
  *
  * `events` lists the event types a webhook wants (empty or absent: all the
- * subscriber notifies). URLs are http(s) only; the service POSTs to them from inside
- * the deployment, so an operator exposing this API to untrusted callers should
- * restrict egress (no internal addresses) at the network level.
+ * subscriber notifies). URLs are http(s) only, and must point at a public address
+ * (subscribers/notification/targets.ts: checked here, and again against the address
+ * connected to at send time) unless WEBHOOK_ALLOW_PRIVATE is set. The notifications
+ * show what each attempt came to as a class (`HTTP 5xx`, `timeout`, `target
+ * refused`...), never a socket error.
  */
 import Router from '@koa/router';
 import { z } from 'zod';
@@ -23,7 +25,8 @@ import {
   MAX_WEBHOOKS_PER_ACCOUNT,
   NOTIFICATION_STATUSES,
 } from '../../subscribers/notification/store';
-import { accountFromPath } from '../authorization';
+import { refusedWebhookHost } from '../../subscribers/notification/targets';
+import { accountFromPath, activeAccountFromPath } from '../authorization';
 import type { ApiDeps, AppContext, AppState } from '../context';
 import { Problem } from '../problem';
 import { commaList, uuid } from '../schemas';
@@ -65,8 +68,10 @@ export function notificationRoutes(deps: ApiDeps): Router<AppState, AppContext> 
   const accountParam = (ctx: AppContext) => accountFromPath(ctx, deps.config.OPERATOR_API_KEY);
 
   router.post('/accounts/:id/webhooks', async (ctx) => {
-    const accountId = await accountParam(ctx);
+    const { accountId } = await activeAccountFromPath(ctx, deps.config.OPERATOR_API_KEY);
     const body = parse(webhookBody, ctx.request.body ?? {});
+    const refused = refusedWebhookHost(new URL(body.url), deps.config.WEBHOOK_ALLOW_PRIVATE);
+    if (refused) throw Problem.field('url', refused);
     if ((await countActiveWebhooks(ctx.state.em, accountId)) >= MAX_WEBHOOKS_PER_ACCOUNT) {
       throw Problem.conflict('Too many webhooks', `an account may have at most ${MAX_WEBHOOKS_PER_ACCOUNT} active webhooks; delete one first`);
     }

@@ -1,10 +1,10 @@
 /** Orders: place (Update-with-Start), read, list, cancel (Update). */
 import Router from '@koa/router';
 import type { OrderSnapshot, PlaceOrderRequest } from '../../domain/order';
-import { accountExists } from '../../persistence/accounts/repository';
+import { findAccount } from '../../persistence/accounts/repository';
 import { findOrder, listOrders } from '../../persistence/orders/repository';
 import { authenticate, type Principal } from '../authentication';
-import { requireAccess } from '../authorization';
+import { requireAccess, requireActive } from '../authorization';
 import type { ApiDeps, AppContext, AppState } from '../context';
 import { CancelRefusedError, ClientOrderIdConflictError, PlacementUnconfirmedError } from '../../clients/order-client';
 import { Problem } from '../problem';
@@ -54,10 +54,9 @@ export function orderRoutes(deps: ApiDeps): Router<AppState, AppContext> {
     const principal = await caller(ctx);
     const body = parse(placeOrderBody, ctx.request.body);
     requireAccess(principal, body.accountId);
-    // An account's own key was just looked up by its account: only the operator can name one that does not exist.
-    if (principal.kind === 'operator' && !(await accountExists(ctx.state.em, body.accountId))) {
-      throw Problem.field('accountId', `account ${body.accountId} does not exist`);
-    }
+    const account = await findAccount(ctx.state.em, body.accountId);
+    if (!account) throw Problem.field('accountId', `account ${body.accountId} does not exist`);
+    requireActive(account);
     try {
       const { order, created, pending } = await deps.orders.place(toRequest(body), ctx.state.events);
       ctx.status = pending ? 202 : created ? 201 : 200;

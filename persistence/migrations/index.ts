@@ -17,6 +17,9 @@ import { Migration20261124000003_portfolio } from './Migration20261124000003_por
 import { Migration20261124000004_notifications } from './Migration20261124000004_notifications';
 import { Migration20261124000005_reports } from './Migration20261124000005_reports';
 import { Migration20261129000006_outbox_cursors } from './Migration20261129000006_outbox_cursors';
+import { Migration20261129211500_account_keys } from './Migration20261129211500_account_keys';
+import { Migration20261129213500_subscriber_held_events } from './Migration20261129213500_subscriber_held_events';
+import { Migration20261129214500_breaker_states } from './Migration20261129214500_breaker_states';
 import { Migration20261130000007_positions_from_every_movement } from './Migration20261130000007_positions_from_every_movement';
 import { Migration20261130000008_retention } from './Migration20261130000008_retention';
 import { Migration20261130000009_outbox_set_aside } from './Migration20261130000009_outbox_set_aside';
@@ -28,6 +31,9 @@ export const migrations: MigrationObject[] = [
   { name: 'Migration20261124000004_notifications', class: Migration20261124000004_notifications },
   { name: 'Migration20261124000005_reports', class: Migration20261124000005_reports },
   { name: 'Migration20261129000006_outbox_cursors', class: Migration20261129000006_outbox_cursors },
+  { name: 'Migration20261129211500_account_keys', class: Migration20261129211500_account_keys },
+  { name: 'Migration20261129213500_subscriber_held_events', class: Migration20261129213500_subscriber_held_events },
+  { name: 'Migration20261129214500_breaker_states', class: Migration20261129214500_breaker_states },
   { name: 'Migration20261130000007_positions_from_every_movement', class: Migration20261130000007_positions_from_every_movement },
   { name: 'Migration20261130000008_retention', class: Migration20261130000008_retention },
   { name: 'Migration20261130000009_outbox_set_aside', class: Migration20261130000009_outbox_set_aside },

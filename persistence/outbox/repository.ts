@@ -133,6 +133,12 @@ export async function unpublishedCount(em: EntityManager): Promise<number> {
   return em.count(OutboxEvent, { publishedAt: null });
 }
 
+/** How long the oldest event not yet on the stream has waited (ms; 0 when none waits): the relay's lag. */
+export async function oldestUnpublishedAgeMs(em: EntityManager): Promise<number> {
+  const [row] = await sql<{ age: number | null }>(em, 'select extract(epoch from now() - min(created_at)) * 1000 as age from outbox where published_at is null');
+  return Math.max(0, Math.round(Number(row.age ?? 0)));
+}
+
 /** How long events waited in the outbox before they were on the stream (ms; median and 95th percentile over all published). */
 export async function publishLag(em: EntityManager): Promise<{ events: number; p50: number; p95: number }> {
   const [row] = await sql<{ events: string; p50: number | null; p95: number | null }>(

@@ -1,7 +1,8 @@
 /**
  * What the subscriber runner (subscribers/framework.ts) keeps per subscriber
- * (migration 002): the events it processed, its position in each aggregate, and how
- * often an event failed before it is dead-lettered; and its projection's snapshots (008).
+ * (migration 002): the events it processed, its position in each aggregate, how
+ * often an event failed before it is dead-lettered, and the events it holds back;
+ * and its projection's snapshots (008).
  */
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
 
@@ -60,4 +61,21 @@ export const ProjectionSnapshot = defineEntity({
 });
 export type ProjectionSnapshot = InferEntity<typeof ProjectionSnapshot>;
 
-export const subscriberStateEntities = [ProcessedEvent, SubscriberPosition, SubscriberFailure, ProjectionSnapshot];
+
+/** An event held back until its turn (migration subscriber_held_events): applied when the aggregate's position reaches sequence - 1. */
+export const SubscriberHeldEvent = defineEntity({
+  name: 'SubscriberHeldEvent',
+  tableName: 'subscriber_held_events',
+  properties: {
+    subscriber: p.text().primary(),
+    eventId: p.uuid().primary(),
+    aggregateType: p.text(),
+    aggregateId: p.text(),
+    sequence: p.integer(),
+    event: p.json<unknown>(),
+    heldAt: p.datetime().defaultRaw('now()'),
+  },
+});
+export type SubscriberHeldEvent = InferEntity<typeof SubscriberHeldEvent>;
+
+export const subscriberStateEntities = [ProcessedEvent, SubscriberPosition, SubscriberFailure, ProjectionSnapshot, SubscriberHeldEvent];

@@ -10,7 +10,7 @@
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { dbNow, sql } from '../sql';
-import { ProcessedEvent, ProjectionSnapshot, SubscriberFailure, SubscriberPosition } from './entities';
+import { ProcessedEvent, ProjectionSnapshot, SubscriberFailure, SubscriberHeldEvent, SubscriberPosition } from './entities';
 
 export interface AggregateOf {
   eventId: string;
@@ -74,6 +74,44 @@ export async function countFailure(em: EntityManager, subscriber: string, eventI
   return row.attempts;
 }
 
+/** Keeps an event back until its turn (acknowledged on JetStream meanwhile); holding it again changes nothing. */
+export async function holdEvent(em: EntityManager, subscriber: string, event: AggregateOf, raw: unknown): Promise<void> {
+  await em
+    .createQueryBuilder(SubscriberHeldEvent)
+    .insert({ subscriber, eventId: event.eventId, aggregateType: event.aggregateType, aggregateId: event.aggregateId, sequence: event.sequence, event: raw })
+    .onConflict()
+    .ignore()
+    .execute('run');
+}
+
+/** Done with a held event (applied, dead-lettered, or its turn passed). */
+export async function forgetHeld(em: EntityManager, subscriber: string, eventId: string): Promise<void> {
+  await em.nativeDelete(SubscriberHeldEvent, { subscriber, eventId });
+}
+
+/** Held events whose turn has come (or passed), in aggregate order: the raw events as received. */
+export async function dueHeldEvents(em: EntityManager, subscriber: string, limit: number): Promise<unknown[]> {
+  const rows = await sql<{ event: unknown }>(
+    em,
+    `select h.event from subscriber_held_events h
+     left join subscriber_positions p on p.subscriber = h.subscriber and p.aggregate_type = h.aggregate_type and p.aggregate_id = h.aggregate_id
+     where h.subscriber = :subscriber and h.sequence <= coalesce(p.last_sequence, 0) + 1
+     order by h.aggregate_type, h.aggregate_id, h.sequence limit :limit`,
+    { subscriber, limit },
+  );
+  return rows.map((r) => r.event);
+}
+
+/** How many events the subscriber holds back, and how long the oldest has waited (ms). */
+export async function heldSummary(em: EntityManager, subscriber: string): Promise<{ held: number; oldestMs: number }> {
+  const [row] = await sql<{ held: string; oldest: number | null }>(
+    em,
+    'select count(*) as held, extract(epoch from now() - min(held_at)) * 1000 as oldest from subscriber_held_events where subscriber = :subscriber',
+    { subscriber },
+  );
+  return { held: Number(row.held), oldestMs: Math.round(Number(row.oldest ?? 0)) };
+}
+
 /** Moves the position past a dead-lettered event, if it is the next one (so the aggregate's later events flow). */
 export async function skipPast(em: EntityManager, subscriber: string, event: AggregateOf): Promise<void> {
   await em.nativeUpdate(
@@ -98,6 +136,7 @@ export async function forgetSubscriber(em: EntityManager, subscriber: string): P
   await em.nativeDelete(ProcessedEvent, { subscriber });
   await em.nativeDelete(SubscriberPosition, { subscriber });
   await em.nativeDelete(SubscriberFailure, { subscriber });
+  await em.nativeDelete(SubscriberHeldEvent, { subscriber });
 }
 
 // --- snapshots and retention -------------------------------------------------------

@@ -229,7 +229,7 @@ async function deposit(ctx: ScenarioContext, accounts: Account[], orders: Planne
     16,
     async (a, i) => {
       a.deposit = (needed.get(a) ?? dec(0)).ceil().plus(10);
-      await ctx.api.idempotent('POST', `/accounts/${a.id}/deposits`, a.key, { asset: instrument.quoteAsset, amount: str(a.deposit), reference: `${ctx.tag}-dep-${i}` });
+      await ctx.api.idempotent('POST', `/accounts/${a.id}/deposits`, ctx.operatorKey, { asset: instrument.quoteAsset, amount: str(a.deposit), reference: `${ctx.tag}-dep-${i}` });
     },
     (done) => ctx.progress.update(done),
   );

@@ -178,9 +178,10 @@ async function waitHealthy(url: string, child: ChildProcess, logPath: string): P
   try {
     for (;;) {
       if (child.exitCode !== null) throw new Error(`the supervisor exited (${child.exitCode}) while starting:\n${tail(logPath)}`);
-      const answer = await api.request('GET', '/healthz', null).catch(() => null);
+      // Ready, not only alive: a worker polls the order task queue and every part answers.
+      const answer = await api.request('GET', '/readyz', null).catch(() => null);
       if (answer?.status === 200) return;
-      if (Date.now() > deadline) throw new Error(`the system did not become healthy within 180 s:\n${tail(logPath)}`);
+      if (Date.now() > deadline) throw new Error(`the system did not become ready within 180 s:\n${tail(logPath)}`);
       await new Promise((r) => setTimeout(r, 500));
     }
   } finally {

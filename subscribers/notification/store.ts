@@ -22,6 +22,16 @@ import { ALERT_EVENT_TYPES, payloadOf, type OrderEventData } from './messages';
 export const NOTIFICATION_STATUSES = ['PENDING', 'DELIVERED', 'FAILED'] as const;
 export type NotificationStatus = (typeof NOTIFICATION_STATUSES)[number];
 
+/** What an attempt came to, as the notifications API reports it (never the raw socket error). */
+export const DELIVERY_RESULTS = ['HTTP 2xx', 'HTTP 3xx', 'HTTP 4xx', 'HTTP 5xx', 'timeout', 'network error', 'target refused', 'circuit open', 'webhook deleted', 'no result'] as const;
+export type DeliveryResult = (typeof DELIVERY_RESULTS)[number];
+
+/** The class of an HTTP status, e.g. 503 -> "HTTP 5xx". */
+export function statusClassOf(statusCode: number): DeliveryResult {
+  const c = Math.min(5, Math.max(2, Math.floor(statusCode / 100)));
+  return `HTTP ${c}xx` as DeliveryResult;
+}
+
 /** Active webhooks one account may have. */
 export const MAX_WEBHOOKS_PER_ACCOUNT = 10;
 
@@ -42,8 +52,8 @@ export interface NotificationView {
   title: string;
   status: NotificationStatus;
   attempts: number;
-  lastError: string | null;
-  lastStatusCode: number | null;
+  /** What the last attempt came to (a DELIVERY_RESULTS class), null before the first. */
+  lastResult: DeliveryResult | null;
   createdAt: string;
   deliveredAt: string | null;
   nextAttemptAt: string | null;
@@ -126,6 +136,13 @@ interface NotificationRow {
   next_attempt_at: Date | string | null;
 }
 
+/** The class of a row's last attempt; rows written before classes were recorded read as `network error`. */
+function resultOf(r: Pick<NotificationRow, 'channel' | 'attempts' | 'last_error' | 'last_status_code'>): DeliveryResult | null {
+  if (r.last_status_code !== null) return statusClassOf(r.last_status_code);
+  if (r.last_error === null) return r.channel === 'log' ? 'HTTP 2xx' : null;
+  return (DELIVERY_RESULTS as readonly string[]).includes(r.last_error) ? (r.last_error as DeliveryResult) : 'network error';
+}
+
 /** The account's notifications, newest first. */
 export async function listNotifications(
   em: EntityManager,
@@ -151,8 +168,7 @@ export async function listNotifications(
     title: r.title,
     status: r.status,
     attempts: r.attempts,
-    lastError: r.last_error,
-    lastStatusCode: r.last_status_code,
+    lastResult: resultOf(r),
     createdAt: iso(r.created_at) as string,
     deliveredAt: iso(r.delivered_at),
     nextAttemptAt: iso(r.next_attempt_at),
@@ -204,6 +220,7 @@ export async function recordNotifications(em: EntityManager, event: EventEnvelop
 /** A webhook notification claimed for one delivery attempt, with its webhook. */
 export interface ClaimedDelivery {
   id: string;
+  webhook_id: string;
   event_id: string;
   event_type: string;
   payload: unknown;
@@ -226,7 +243,7 @@ export async function claimDueDeliveries(em: EntityManager, limit: number, lease
      where w.id = n.webhook_id and n.id in (
        select id from notifications where status = 'PENDING' and channel = 'webhook' and next_attempt_at <= now()
        order by next_attempt_at, id limit :limit for update skip locked)
-     returning n.id, n.event_id, n.event_type, n.payload, n.attempts, w.url, w.secret, w.active`,
+     returning n.id, n.webhook_id, n.event_id, n.event_type, n.payload, n.attempts, w.url, w.secret, w.active`,
     { leaseSeconds, limit },
   );
 }
@@ -246,6 +263,19 @@ export async function recordRetry(em: EntityManager, outcome: AttemptOutcome, de
     `update notifications set last_error = :error, last_status_code = :statusCode, next_attempt_at = now() + make_interval(secs => :delaySeconds)
      where id = :id and status = 'PENDING' and attempts = :attempt`,
     { error: outcome.error, statusCode: outcome.statusCode, delaySeconds, id: outcome.id, attempt: outcome.attempt },
+  );
+}
+
+/**
+ * An attempt not made (its webhook's circuit breaker is open): the attempt the claim
+ * counted is given back, and the notification is due again after `delaySeconds`.
+ */
+export async function postponeDelivery(em: EntityManager, claim: { id: string; attempt: number }, delaySeconds: number): Promise<void> {
+  await sql(
+    em,
+    `update notifications set attempts = attempts - 1, last_error = 'circuit open', last_status_code = null, next_attempt_at = now() + make_interval(secs => :delaySeconds)
+     where id = :id and status = 'PENDING' and attempts = :attempt`,
+    { delaySeconds, id: claim.id, attempt: claim.attempt },
   );
 }
 

@@ -41,8 +41,8 @@ describe('accounts and authentication', () => {
     expect(alice).toEqual({ id: expect.any(String), name: 'alice', apiKey: expect.stringMatching(/^oms_/) });
     expectProblem(await api.request('POST', '/accounts', { key: alice.apiKey, body: { name: 'x' } }), 403);
     expectProblem(await api.request('POST', '/accounts', { body: { name: '' } }), 400, 'name');
-    const [row] = await h.orm.em.fork().execute<{ api_key_hash: string }[]>('select api_key_hash from accounts where id = ?', [alice.id]);
-    expect(row.api_key_hash).not.toContain(alice.apiKey);
+    const [row] = await h.orm.em.fork().execute<{ key_hash: string }[]>('select key_hash from account_api_keys where account_id = ?', [alice.id]);
+    expect(row.key_hash).not.toContain(alice.apiKey);
   });
 
   it("an account key reaches its own account only; the operator's reaches all", async () => {
@@ -263,10 +263,10 @@ describe('system', () => {
     );
   });
 
-  it('reports each dependency, and 503 when one is down', async () => {
-    const healthy = await api.request('GET', '/healthz', { key: null });
-    expect(healthy.status).toBe(200);
-    expect(healthy.body).toMatchObject({ status: 'ok', checks: { temporal: { status: 'up' }, postgres: { status: 'up' } } });
+  it('readiness reports each part, and 503 when one is down; liveness does not depend on them', async () => {
+    // (This file declares no consumers, so its subscriber parts are down: test/api/readiness.test.ts covers the whole.)
+    const seen = await api.request('GET', '/readyz', { key: null });
+    expect(seen.body).toMatchObject({ checks: { temporal: { status: 'up' }, postgres: { status: 'up' } } });
 
     // A PostgreSQL that is not there (nothing listens on port 1).
     const down = await startApi(h, [
@@ -280,9 +280,10 @@ describe('system', () => {
       },
     ]);
     try {
-      const res = await down.request('GET', '/healthz', { key: null });
+      const res = await down.request('GET', '/readyz', { key: null });
       expect(res.status).toBe(503);
-      expect(res.body).toMatchObject({ status: 'unavailable', checks: { temporal: { status: 'up' }, postgres: { status: 'down', error: expect.any(String) } } });
+      expect(res.body).toMatchObject({ status: 'not ready', checks: { temporal: { status: 'up' }, postgres: { status: 'down', error: expect.any(String) } } });
+      expect(await down.request('GET', '/healthz', { key: null })).toMatchObject({ status: 200, body: { status: 'ok' } });
     } finally {
       await down.close();
     }

@@ -2,7 +2,9 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { createApp } from '../../api/app';
-import type { HealthCheck } from '../../api/context';
+import { LiveStreams, stopServing } from '../../api/live-streams';
+import type { ApiDeps } from '../../api/context';
+import { readinessChecks, type ReadinessCheck } from '../../api/readiness';
 import { connectMessaging, Topology } from '../../messaging/nats';
 import { createLogger } from '../../runtime/logger';
 import type { Harness } from './harness';
@@ -16,23 +18,26 @@ export interface Api {
     headers: Headers;
     body: any;
   }>;
+  liveStreams: LiveStreams;
+  /** Stops serving as the API process does on SIGTERM (open streams end, in-flight requests finish). */
+  stop(): Promise<void>;
   close(): Promise<void>;
 }
 
-export async function startApi(h: Harness, health?: HealthCheck[]): Promise<Api> {
+export async function startApi(h: Harness, readiness?: ReadinessCheck[], config: Partial<ApiDeps['config']> = {}): Promise<Api> {
   const messaging = await connectMessaging(h.config.NATS_URL, 'api-test');
+  const liveStreams = new LiveStreams(config.MAX_STREAMS_PER_KEY ?? h.config.MAX_STREAMS_PER_KEY, config.STREAM_MAX_BUFFER_BYTES ?? h.config.STREAM_MAX_BUFFER_BYTES);
+  const topology = new Topology(h.config.EVENTS_PREFIX);
   const app = createApp({
+    liveStreams,
     messaging,
-    topology: new Topology(h.config.EVENTS_PREFIX),
-    config: { OPERATOR_API_KEY: OPERATOR_KEY },
+    topology,
+    config: { ...h.config, OPERATOR_API_KEY: OPERATOR_KEY, ...config },
     orm: h.orm,
     orders: h.orders,
     venue: h.venue,
-    logger: createLogger('api-test', 'silent'),
-    health: health ?? [
-      { name: 'temporal', check: async () => void (await h.client.workflowService.getSystemInfo({})) },
-      { name: 'postgres', check: async () => void (await h.orm.em.fork().execute('select 1')) },
-    ],
+    logger: createLogger('api-test', process.env.API_LOG ?? 'silent'),
+    readiness: readiness ?? readinessChecks({ config: { ...h.config, TEMPORAL_TASK_QUEUE: h.taskQueue }, temporal: h.client, orm: h.orm, messaging, topology }),
   });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
@@ -53,6 +58,8 @@ export async function startApi(h: Harness, health?: HealthCheck[]): Promise<Api>
       const text = await res.text();
       return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined };
     },
+    liveStreams,
+    stop: () => stopServing(server, liveStreams),
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -52,6 +52,8 @@ export default async function globalSetup(): Promise<void> {
   ]);
 
   process.env.NODE_ENV = 'test';
+  // Webhook receivers in the tests listen on 127.0.0.1; tests of the refusal turn this off.
+  process.env.WEBHOOK_ALLOW_PRIVATE = 'true';
   process.env.LOG_LEVEL = process.env.LOG_LEVEL ?? 'warn';
   process.env.TEMPORAL_ADDRESS = env.address;
   process.env.TEMPORAL_NAMESPACE = 'default';

@@ -35,7 +35,7 @@ export async function startPipeline(h: Harness, opts: { subscribers?: Subscriber
   const subscribers = new Map<string, Subscriber>();
   const services: BackgroundService[] = [];
   for (const def of opts.subscribers ?? []) {
-    for (const s of def.services?.({ orm: h.orm, logger }) ?? []) {
+    for (const s of def.services?.({ config: h.config, orm: h.orm, logger }) ?? []) {
       await s.start();
       services.push(s);
     }

@@ -5,7 +5,10 @@
  */
 import { NativeConnection, Runtime } from '@temporalio/worker';
 import { openDatabase } from '../../persistence/orm';
+import { BreakerReporter } from '../../persistence/breakers/repository';
+import { BreakerBoard } from '../../runtime/breaker';
 import { runProcess } from '../../runtime/process';
+import { BreakerExchange, VENUE_BREAKER } from '../../venue/breaker-exchange';
 import { openSimulatedVenueDatabase } from '../../venue/simulated/database';
 import { SimulatedVenue } from '../../venue/simulated/venue';
 import { createOrderWorker, temporalLogger } from './worker';
@@ -18,6 +21,15 @@ runProcess('worker', async ({ config, logger, lifecycle }) => {
   lifecycle.onShutdown('temporal connection', () => connection.close());
 
   const venue = new SimulatedVenue({ orm, venueOrm });
+  // Submissions and cancels go through the venue's circuit breaker, reported for /readyz.
+  let reporter: BreakerReporter | null = null;
+  const breakers = new BreakerBoard({ failureThreshold: config.BREAKER_FAILURE_THRESHOLD, halfOpenAfterMs: config.BREAKER_HALF_OPEN_AFTER_MS }, (name, state) => {
+    logger[state === 'closed' ? 'info' : 'error']({ breaker: name, state }, state === 'open' ? 'ALERT: circuit breaker open' : 'circuit breaker state');
+    reporter?.kick();
+  });
+  reporter = new BreakerReporter(orm, 'worker', breakers, [VENUE_BREAKER], 5_000, (err) => logger.warn({ err }, 'could not report breaker states'));
+  reporter.start();
+  lifecycle.onShutdown('breaker reports', () => reporter.stop());
   const worker = await createOrderWorker({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
@@ -25,7 +37,7 @@ runProcess('worker', async ({ config, logger, lifecycle }) => {
     maxCachedWorkflows: config.ORDER_WORKER_MAX_CACHED_WORKFLOWS,
     activities: {
       orm,
-      venue,
+      venue: new BreakerExchange(venue, breakers.get(VENUE_BREAKER)),
       marketData: venue,
       tradingDayCloseUtc: config.TRADING_DAY_CLOSE_UTC,
       marketOrderCollar: config.MARKET_ORDER_COLLAR,
