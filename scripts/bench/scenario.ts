@@ -286,7 +286,10 @@ async function untilDecided(ctx: ScenarioContext, orders: PlannedOrder[]): Promi
   while (waiting.length > 0 && Date.now() - lastChange < 120_000 && !ctx.signal?.aborted) {
     await new Promise((r) => setTimeout(r, 500));
     await forEachLimited(waiting, 8, async (o) => {
-      const { body } = await ctx.api.ok<{ status: string }>('GET', `/orders/${o.orderId}`, o.account.key);
+      // 404: a 202 answered from the server's record of the workflow, not recorded yet.
+      const { status, body } = await ctx.api.request<{ status: string }>('GET', `/orders/${o.orderId}`, o.account.key);
+      if (status === 404) return;
+      if (status !== 200) throw new Error(`GET /orders/${o.orderId} answered ${status}: ${JSON.stringify(body).slice(0, 300)}`);
       o.status = body.status;
     });
     const still = waiting.filter((o) => o.status === 'NEW');
