@@ -59,6 +59,22 @@ async function deposits(accountId: string, count: number): Promise<void> {
   }
 }
 
+/**
+ * An aggregate whose first event's subject no stream takes (JetStream refuses it),
+ * followed by a deposit (its sequence 2 must wait for sequence 1).
+ */
+async function unpublishableAggregate(): Promise<string> {
+  const stuck = randomUUID();
+  await orm.em.fork().execute(
+    `insert into outbox (event_id, event_type, subject, aggregate_type, aggregate_id, sequence, envelope)
+     values (?, 'funds.deposited', 'nowhere.at.all', 'funds', ?, 1, '{}'::jsonb)`,
+    [randomUUID(), stuck],
+  );
+  await orm.em.fork().execute(`insert into event_sequences values ('funds', ?, 1)`, [stuck]);
+  await deposits(stuck, 1);
+  return stuck;
+}
+
 const stored = (accountId: string) => streamEvents({ messaging, topology }, 'funds', `funds.deposited.${accountId}`);
 const unpublished = async (accountId: string) =>
   Number((await orm.em.fork().execute<{ n: string }[]>('select count(*) as n from outbox where aggregate_id = ? and published_at is null', [accountId]))[0].n);
@@ -178,16 +194,8 @@ describe('outbox relay', () => {
   });
 
   it('a publish that fails holds back only its own aggregate', async () => {
-    const stuck = randomUUID();
+    const stuck = await unpublishableAggregate();
     const fine = randomUUID();
-    // An event whose subject no stream takes: JetStream refuses it.
-    await orm.em.fork().execute(
-      `insert into outbox (event_id, event_type, subject, aggregate_type, aggregate_id, sequence, envelope)
-       values (?, 'funds.deposited', 'nowhere.at.all', 'funds', ?, 1, '{}'::jsonb)`,
-      [randomUUID(), stuck],
-    );
-    await orm.em.fork().execute(`insert into event_sequences values ('funds', ?, 1)`, [stuck]);
-    await deposits(stuck, 1); // its sequence 2 must wait for sequence 1
     await deposits(fine, 2);
     await relay({ batchSize: 50 }).drain();
     expect(await stored(fine)).toHaveLength(2);
@@ -207,15 +215,8 @@ describe('outbox relay', () => {
   });
 
   it('an event that can never be published is set aside after its attempts: no longer claimed, its aggregate waits, an operator retries it', async () => {
-    const stuck = randomUUID();
+    const stuck = await unpublishableAggregate();
     const fine = randomUUID();
-    await orm.em.fork().execute(
-      `insert into outbox (event_id, event_type, subject, aggregate_type, aggregate_id, sequence, envelope)
-       values (?, 'funds.deposited', 'nowhere.at.all', 'funds', ?, 1, '{}'::jsonb)`,
-      [randomUUID(), stuck],
-    );
-    await orm.em.fork().execute(`insert into event_sequences values ('funds', ?, 1)`, [stuck]);
-    await deposits(stuck, 1);
     const r = relay({ batchSize: 50, maxPublishAttempts: 3 });
     for (let i = 0; i < 3; i++) await r.publishBatch();
     const [aside] = await setAsideEvents(orm.em.fork());
