@@ -41,7 +41,7 @@ Scale point:
                             fills --resting-fills of them (default N/10); 100 accounts
 
 Twin (bare Temporal, same load, same server):
-  --twin-activities K       no-op activities before the placing answer (default 5)
+  --twin-activities K       no-op activities before the placing answer (default 4, as the order's)
   --twin-local              local activities (default)
   --twin-regular            regular activities
   --twin-fill-concurrency N fill updates in flight (default: the fill dispatcher's, ${DEFAULT_DELIVERY_CONCURRENCY})
@@ -98,7 +98,8 @@ function parseBenchArgs(argv: string[]): { options: Omit<BenchOptions, 'logPath'
         ? { kind: 'open', rate: 40 }
         : { kind: 'closed', concurrency: Math.floor(positive('concurrency', v.concurrency, 20)) };
   const config = loadConfig();
-  const twinSteps = v['twin-activities'] === undefined ? 5 : Number(v['twin-activities']);
+  // The order's placing steps: validate, admit (record + lock), submit, accept.
+  const twinSteps = v['twin-activities'] === undefined ? 4 : Number(v['twin-activities']);
   if (!Number.isInteger(twinSteps) || twinSteps < 0) throw new Error('--twin-activities must be a whole number >= 0');
   return {
     help: v.help === true,
