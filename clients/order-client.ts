@@ -74,6 +74,11 @@ export class PlacementUnconfirmedError extends Error {
 /** How long the server alone may take to say whether a workflow exists. */
 const DESCRIBE_TIMEOUT_MS = 2_000;
 
+/** An order found under the request's clientOrderId must have its terms, or the request is a conflict. */
+function assertSameTerms(order: PlaceOrderRequest, request: PlaceOrderRequest): void {
+  if (requestFingerprint(order) !== requestFingerprint(request)) throw new ClientOrderIdConflictError(request.clientOrderId);
+}
+
 export class CancelRefusedError extends Error {
   constructor(message: string, readonly order: OrderSnapshot | null) {
     super(message);
@@ -115,7 +120,7 @@ export class OrderClient {
     const workflowId = orderWorkflowId(orderId);
     const known = await findOrder(this.em(), orderId);
     if (known) {
-      if (requestFingerprint(known) !== requestFingerprint(request)) throw new ClientOrderIdConflictError(request.clientOrderId);
+      assertSameTerms(known, request);
       if (isTerminal(known.status)) return { order: known, created: false, pending: false };
     }
     const input: OrderWorkflowInput = { orderId, request, correlationId: ctx?.correlationId ?? null, traceId: ctx?.traceId ?? null };
@@ -167,7 +172,7 @@ export class OrderClient {
   private async undecided(orderId: string, request: PlaceOrderRequest): Promise<PlaceOrderOutcome> {
     const recorded = await findOrder(this.em(), orderId);
     if (recorded) {
-      if (requestFingerprint(recorded) !== requestFingerprint(request)) throw new ClientOrderIdConflictError(request.clientOrderId);
+      assertSameTerms(recorded, request);
       return { order: recorded, created: recorded.version <= 1, pending: true };
     }
     const handle = this.client.workflow.getHandle(orderWorkflowId(orderId));
@@ -189,7 +194,7 @@ export class OrderClient {
   /** The order of a closed workflow, from the read model (a retry after it ended). */
   private async closedOrder(orderId: string, request: PlaceOrderRequest): Promise<PlaceOrderOutcome> {
     const order = await this.recorded(orderId);
-    if (requestFingerprint(order) !== requestFingerprint(request)) throw new ClientOrderIdConflictError(request.clientOrderId);
+    assertSameTerms(order, request);
     return { order, created: false, pending: false };
   }
 
